@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+// Attention benchmarks: named shape sets × backends × forced kernels, reported as FLOP/s
+// (4·B·Hq·Lq·Lkv·D, causal counts the visible fraction) and bytes/s (Q, K, V read, O written).
+//
+//   build/vkattn_bench --benchmark_filter=prefill --benchmark_format=json
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "vkattn/vkattn.hpp"
+
+namespace {
+
+using vkattn::AttentionDesc;
+
+struct Shape {
+  const char* set;
+  std::int64_t b, hq, hkv, lq, lkv, d;
+  vkattn::Causal causal = vkattn::Causal::none;
+};
+
+std::vector<float> random_values(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Fraction of (i, j) pairs a causal mask leaves visible (bottom-right or top-left alike for
+// the FLOP count of square problems; exact for both alignments).
+double visible_fraction(const Shape& s) {
+  if (s.causal == vkattn::Causal::none) return 1.0;
+  const std::int64_t offset = s.causal == vkattn::Causal::bottom_right ? s.lkv - s.lq : 0;
+  double visible = 0;
+  for (std::int64_t i = 0; i < s.lq; ++i)
+    visible += static_cast<double>(std::clamp<std::int64_t>(i + offset + 1, 0, s.lkv));
+  return visible / (static_cast<double>(s.lq) * static_cast<double>(s.lkv));
+}
+
+void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend, vkattn::Kernel kernel) {
+  vkattn::Options opts;
+  opts.backend = backend;
+  opts.kernel = kernel;
+  std::optional<vkattn::Context> context;
+  try {
+    context.emplace(vkattn::Context::create(opts));
+  } catch (const vkattn::Error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  vkattn::Context& ctx = *context;
+  AttentionDesc desc;
+  desc.batch = s.b;
+  desc.heads_q = s.hq;
+  desc.heads_kv = s.hkv;
+  desc.len_q = s.lq;
+  desc.len_kv = s.lkv;
+  desc.head_dim = s.d;
+  desc.causal = s.causal;
+  auto q = random_values(static_cast<std::size_t>(s.b * s.hq * s.lq * s.d), 1);
+  auto k = random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 2);
+  auto v = random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 3);
+  std::vector<float> o(q.size());
+  using TV = vkattn::TensorView;
+  vkattn::AttentionInputs in{TV::bhld(q.data(), vkattn::DType::f32, s.b, s.hq, s.lq, s.d),
+                             TV::bhld(k.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d),
+                             TV::bhld(v.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d), {}, {}};
+  vkattn::AttentionOutputs out{
+      vkattn::MutableTensorView::bhld(o.data(), vkattn::DType::f32, s.b, s.hq, s.lq, s.d), {}, {}};
+  try {
+    ctx.attention(desc, in, out);  // warm-up: compiles pipelines, sizes buffers
+  } catch (const vkattn::Error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) ctx.attention(desc, in, out);
+
+  const double flops = 4.0 * static_cast<double>(s.b * s.hq * s.lq) * static_cast<double>(s.lkv) *
+                       static_cast<double>(s.d) * visible_fraction(s);
+  const double bytes = 4.0 * static_cast<double>(2 * q.size() + k.size() + v.size());
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(ctx.device().name + " | " + ctx.plan(desc).reason);
+}
+
+const Shape kShapes[] = {
+    {"prefill", 1, 32, 8, 512, 512, 64},
+    {"prefill", 1, 32, 8, 512, 512, 128},
+    {"prefill_causal", 1, 32, 8, 512, 512, 128, vkattn::Causal::bottom_right},
+    {"decode", 1, 32, 8, 1, 2048, 128, vkattn::Causal::bottom_right},
+    {"decode", 1, 32, 8, 1, 8192, 128, vkattn::Causal::bottom_right},
+    {"odd", 2, 3, 3, 129, 1000, 80},
+};
+
+struct Variant {
+  const char* name;
+  vkattn::Backend backend;
+  vkattn::Kernel kernel;
+};
+const Variant kVariants[] = {
+    {"vulkan_three_pass", vkattn::Backend::vulkan, vkattn::Kernel::three_pass},
+    {"vulkan_auto", vkattn::Backend::vulkan, vkattn::Kernel::automatic},
+    {"cpu", vkattn::Backend::cpu, vkattn::Kernel::automatic},
+};
+
+[[maybe_unused]] const bool registered = [] {
+  for (const Variant& var : kVariants) {
+    for (const Shape& s : kShapes) {
+      const std::string name = std::string(s.set) + "/" + var.name + "/B" + std::to_string(s.b) +
+                               "_Hq" + std::to_string(s.hq) + "_Hkv" + std::to_string(s.hkv) + "_Lq" +
+                               std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) + "_D" +
+                               std::to_string(s.d);
+      benchmark::RegisterBenchmark(name.c_str(), run_attention, s, var.backend, var.kernel)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(0.5);
+    }
+  }
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// @file
+/// Umbrella header: everything a user of vkattn needs.
+
+#include "vkattn/context.hpp"
+#include "vkattn/error.hpp"
+#include "vkattn/types.hpp"

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// The host/shader contract, included by GLSL (shaders/*.comp) and by C++ (src/vulkan/*).
+// Every field is a 32-bit scalar, so std430 offsets equal the C++ layout (asserted below).
+#ifndef VKATTN_INTERFACE_H
+#define VKATTN_INTERFACE_H
+
+#ifdef __cplusplus
+#include <cstdint>
+namespace vkattn::gpu {
+using uint = std::uint32_t;
+#endif
+
+// Specialization-constant ids.
+#define VKATTN_SPEC_WORKGROUP_SIZE 0  // invocations per workgroup (x)
+#define VKATTN_SPEC_TILE_M 1          // query rows per workgroup tile
+#define VKATTN_SPEC_TILE_N 2          // key (or value-column) columns per workgroup tile
+#define VKATTN_SPEC_TILE_K 3          // reduction-dim slice staged in shared memory
+#define VKATTN_SPEC_HEAD_DIM 4        // padded head dim for kernels that keep rows in registers
+#define VKATTN_SPEC_SPLIT 5           // kernel-specific (e.g. KV splits)
+
+// AttentionParams::causal
+#define VKATTN_CAUSAL_NONE 0u
+#define VKATTN_CAUSAL_TOP_LEFT 1u
+#define VKATTN_CAUSAL_BOTTOM_RIGHT 2u
+
+// AttentionParams::flags
+#define VKATTN_FLAG_MASK 1u     // an additive f32 mask buffer is bound (booleans become 0/-inf)
+#define VKATTN_FLAG_KV_LENS 2u  // a per-batch int32 key-length buffer is bound
+#define VKATTN_FLAG_SOFTCAP 4u  // softcap > 0
+
+// Push constants shared by every attention pass. Tensors on the device are contiguous
+// [B, H, L, D]; the workspace holds a chunk of query rows [bh_count, row_count, len_kv].
+struct AttentionParams {
+  uint batch;
+  uint heads_q;
+  uint heads_kv;
+  uint len_q;
+  uint len_kv;
+  uint dim_qk;
+  uint dim_v;
+  uint causal;
+  int window_left;   // -1 = unbounded
+  int window_right;  // -1 = unbounded
+  float scale;
+  float softcap;
+  uint flags;
+  uint row_begin;    // first query row of this chunk
+  uint row_count;    // query rows in this chunk
+  uint bh_begin;     // first (batch*heads_q + head) of this chunk
+  uint mask_stride_b;  // element strides of the broadcast mask (0 on broadcast dims)
+  uint mask_stride_h;
+  uint mask_stride_q;
+  uint mask_stride_k;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(AttentionParams) == 80, "push constants must stay 32-bit scalars");
+}  // namespace vkattn::gpu
+#endif
+
+#endif  // VKATTN_INTERFACE_H

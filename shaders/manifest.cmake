@@ -1,0 +1,6 @@
+# Every embedded shader variant, one line each. The NAME becomes vkattn::gpu::ShaderId::<NAME>
+# (src/vulkan/shaders.cpp), so tests and benchmarks can iterate the list.
+set(_s "${CMAKE_CURRENT_SOURCE_DIR}/shaders")
+vkattn_add_shader(TARGET vkattn_vulkan NAME qk_scores    SOURCE ${_s}/qk_scores.comp)
+vkattn_add_shader(TARGET vkattn_vulkan NAME softmax      SOURCE ${_s}/softmax.comp)
+vkattn_add_shader(TARGET vkattn_vulkan NAME weighted_sum SOURCE ${_s}/weighted_sum.comp)

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// Context: picks a backend once, then every call flows validate -> plan -> run.
+#include <mutex>
+#include <new>
+#include <utility>
+
+#include "core/backend.hpp"
+#include "vkattn/context.hpp"
+#include "vkattn/error.hpp"
+
+namespace vkattn {
+
+class Context::Impl {
+ public:
+  Impl(std::unique_ptr<detail::BackendImpl> b, Kernel k) : backend(std::move(b)), forced(k) {}
+
+  std::unique_ptr<detail::BackendImpl> backend;
+  Kernel forced;
+  // Backends own one queue, one command pool and reusable buffers: calls are serialised so a
+  // Context can be shared between threads (documented on Context).
+  std::mutex mutex;
+};
+
+namespace {
+
+std::unique_ptr<detail::BackendImpl> select_backend(const Options& options) {
+  switch (options.backend) {
+    case Backend::cpu:
+      return detail::make_cpu_backend();
+    case Backend::vulkan:
+      return detail::make_vulkan_backend(options);
+    case Backend::automatic:
+      try {
+        return detail::make_vulkan_backend(options);
+      } catch (const Error& e) {
+        // A device name that matches nothing is the caller's mistake, not a missing GPU:
+        // falling back to the CPU would hide it.
+        if (e.code() == ErrorCode::invalid_argument) throw;
+        return detail::make_cpu_backend();
+      }
+  }
+  throw Error(ErrorCode::invalid_argument, "options.backend has an unknown value");
+}
+
+// Runs `f`, turning allocation failures into the documented error code.
+template <class F>
+decltype(auto) translating_bad_alloc(F&& f) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::out_of_memory, "host allocation failed");
+  }
+}
+
+}  // namespace
+
+Context Context::create(const Options& options) {
+  return translating_bad_alloc([&] {
+    return Context(std::make_unique<Impl>(select_backend(options), options.kernel));
+  });
+}
+
+std::vector<DeviceInfo> Context::list_devices() noexcept { return detail::list_vulkan_devices(); }
+
+Context::Context(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+Context::~Context() = default;
+
+const DeviceInfo& Context::device() const noexcept { return impl_->backend->info(); }
+
+Plan Context::plan(const AttentionDesc& desc, bool want_probs) const {
+  detail::Problem problem = detail::validate_desc(desc);
+  problem.want_probs = want_probs;
+  return impl_->backend->plan(problem, impl_->forced);
+}
+
+void Context::attention(const AttentionDesc& desc, const AttentionInputs& in,
+                        const AttentionOutputs& out) {
+  translating_bad_alloc([&] {
+    const detail::Problem problem = detail::validate_call(desc, in, out);
+    const Plan plan = impl_->backend->plan(problem, impl_->forced);
+    std::lock_guard lock(impl_->mutex);
+    impl_->backend->run(problem, plan, in, out);
+  });
+}
+
+}  // namespace vkattn

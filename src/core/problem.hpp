@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The normalised problem: what validation produces from the public AttentionDesc and views,
+// and the only description of the problem that the planner and the backends read.
+
+#include <cstdint>
+
+#include "vkattn/types.hpp"
+
+namespace vkattn::detail {
+
+enum class MaskKind : std::uint8_t { none, boolean, additive };
+
+struct Problem {
+  std::int64_t batch = 0;
+  std::int64_t heads_q = 0;
+  std::int64_t heads_kv = 0;
+  std::int64_t len_q = 0;
+  std::int64_t len_kv = 0;
+  std::int64_t dim_qk = 0;
+  std::int64_t dim_v = 0;
+  float scale = 0.0f;  // resolved: never the "default" sentinel
+  float softcap = 0.0f;
+  DType dtype = DType::f32;
+  Causal causal = Causal::none;
+  std::int64_t window_left = -1;
+  std::int64_t window_right = -1;
+
+  MaskKind mask = MaskKind::none;
+  DType mask_dtype = DType::f32;
+  Dims4 mask_shape{1, 1, 1, 1};  // each dim equals the target dim or 1 (broadcast)
+  bool has_kv_lens = false;
+  bool want_lse = false;
+  bool want_probs = false;
+
+  // Query heads that share one KV head (GQA group size).
+  [[nodiscard]] std::int64_t group() const noexcept { return heads_q / heads_kv; }
+};
+
+// Largest head dim (Dk and Dv) any kernel supports; validation enforces it.
+inline constexpr std::int64_t kMaxHeadDim = 256;
+
+// Validates the description alone (sizes, options). Throws Error naming field and value.
+[[nodiscard]] Problem validate_desc(const AttentionDesc& desc);
+
+// Validates a whole call: the description, every view against it (null data, dtype, shape,
+// strides that overlap or overrun `extent`), the mask, kv_lens and optional outputs.
+[[nodiscard]] Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
+                                    const AttentionOutputs& out);
+
+}  // namespace vkattn::detail
