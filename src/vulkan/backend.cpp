@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+// VulkanBackend: plans, uploads, records one command buffer per call, submits, waits and
+// downloads; translates every Vulkan failure into vkattn::Error at this boundary.
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <string>
+
+#include "core/backend.hpp"
+#include "vkattn/error.hpp"
+#include "vulkan/device.hpp"
+#include "vulkan/memory.hpp"
+#include "vulkan/pipelines.hpp"
+#include "vulkan/three_pass.hpp"
+#include "vulkan/transfer.hpp"
+
+namespace vkattn::detail {
+namespace {
+
+using vulkan::Access;
+using vulkan::Role;
+
+// Which ErrorCode a failing VkResult maps to.
+ErrorCode code_of(vk::Result r, bool creating) {
+  switch (r) {
+    case vk::Result::eErrorOutOfHostMemory:
+    case vk::Result::eErrorOutOfDeviceMemory:
+    case vk::Result::eErrorOutOfPoolMemory:
+    case vk::Result::eErrorFragmentedPool:
+    case vk::Result::eErrorFragmentation:
+      return ErrorCode::out_of_memory;
+    case vk::Result::eErrorDeviceLost:
+      return ErrorCode::device_lost;
+    case vk::Result::eErrorIncompatibleDriver:
+    case vk::Result::eErrorInitializationFailed:
+    case vk::Result::eErrorLayerNotPresent:
+    case vk::Result::eErrorExtensionNotPresent:
+    case vk::Result::eErrorFeatureNotPresent:
+      // While opening a device these mean "no usable Vulkan here", so automatic falls back.
+      return creating ? ErrorCode::unsupported : ErrorCode::vulkan_error;
+    default:
+      return ErrorCode::vulkan_error;
+  }
+}
+
+// Rethrows the exception in flight as vkattn::Error. vk::SystemError::what() names the call
+// and the result, e.g. "vk::Device::allocateMemory: ErrorOutOfDeviceMemory".
+[[noreturn]] void rethrow_translated(bool creating) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const vk::SystemError& e) {
+    const auto result = static_cast<vk::Result>(e.code().value());
+    throw Error(code_of(result, creating), std::string("Vulkan call failed: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::out_of_memory, "host allocation failed");
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::internal, std::string("vulkan backend: ") + e.what());
+  }
+}
+
+std::string mib(std::uint64_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%llu bytes (%.1f MiB)", static_cast<unsigned long long>(bytes),
+                static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+std::uint64_t bytes_of(std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d) {
+  return static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b) * static_cast<std::uint64_t>(c) *
+         static_cast<std::uint64_t>(d) * sizeof(float);
+}
+
+struct Sizes {
+  std::uint64_t q, k, v, out, lse, mask, kv_lens, probs;
+};
+
+Sizes sizes_of(const Problem& p) {
+  return {bytes_of(p.batch, p.heads_q, p.len_q, p.dim_qk),
+          bytes_of(p.batch, p.heads_kv, p.len_kv, p.dim_qk),
+          bytes_of(p.batch, p.heads_kv, p.len_kv, p.dim_v),
+          bytes_of(p.batch, p.heads_q, p.len_q, p.dim_v),
+          bytes_of(p.batch, p.heads_q, p.len_q, 1),
+          static_cast<std::uint64_t>(vulkan::mask_elements(p)) * sizeof(float),
+          static_cast<std::uint64_t>(p.has_kv_lens ? p.batch : 0) * sizeof(std::int32_t),
+          bytes_of(p.batch, p.heads_q, p.len_q, p.len_kv)};
+}
+
+// Every tensor bound as one storage buffer must fit maxStorageBufferRange (the probabilities
+// readback is a transfer destination, never bound, so it is exempt).
+void check_storage_range(const Problem& p, std::uint64_t range) {
+  const Sizes s = sizes_of(p);
+  const std::pair<const char*, std::uint64_t> tensors[] = {{"q", s.q},   {"k", s.k},       {"v", s.v},
+                                                           {"out", s.out}, {"lse", s.lse}, {"mask", s.mask}};
+  for (const auto& [name, bytes] : tensors) {
+    if (bytes > range) {
+      throw Error(ErrorCode::unsupported, std::string(name) + " needs " + mib(bytes) + " as f32 on the device, above maxStorageBufferRange " + mib(range));
+    }
+  }
+}
+
+vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
+  const vk::DescriptorPoolSize size{.type = vk::DescriptorType::eStorageBuffer, .descriptorCount = 64};
+  // FREE_DESCRIPTOR_SET: the RAII sets free themselves after each call.
+  return {device, vk::DescriptorPoolCreateInfo{.flags = vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet,
+                                               .maxSets = 16,
+                                               .poolSizeCount = 1,
+                                               .pPoolSizes = &size}};
+}
+
+// Every Vulkan object of one backend, in creation order (destroyed in reverse).
+struct State {
+  explicit State(std::unique_ptr<vulkan::Device> device)
+      : dev(std::move(device)),
+        memory(dev->physical, dev->device),
+        pipelines(dev->device, dev->info.max_push_constants),
+        commands(dev->device, vk::CommandPoolCreateInfo{.flags = vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
+                                                        .queueFamilyIndex = dev->queue_family}),
+        cmd(std::move(vk::raii::CommandBuffers(dev->device,
+                                               vk::CommandBufferAllocateInfo{.commandPool = *commands,
+                                                                             .level = vk::CommandBufferLevel::ePrimary,
+                                                                             .commandBufferCount = 1})
+                          .front())),
+        fence(dev->device, vk::FenceCreateInfo{}),
+        descriptors(make_descriptor_pool(dev->device)) {}
+
+  std::unique_ptr<vulkan::Device> dev;  // first: destroyed after everything made from it
+  vulkan::Memory memory;
+  vulkan::Pipelines pipelines;
+  vk::raii::CommandPool commands;
+  vk::raii::CommandBuffer cmd;
+  vk::raii::Fence fence;
+  vk::raii::DescriptorPool descriptors;
+};
+
+class VulkanBackend;
+
+// Layers (the validation layer) keep globals that their own static destructors free; those
+// are registered when the loader opens the layer, after any Context the application holds in
+// a static was constructed, so they run first and a later vkDestroy* crashes inside the layer.
+// An atexit handler registered after the layer loaded runs before them and releases every
+// live backend's Vulkan objects while the layers still work.
+class LiveBackends {
+ public:
+  static LiveBackends& get() {
+    static LiveBackends* live = new LiveBackends;  // never destroyed: used by the atexit handler
+    return *live;
+  }
+  void add(VulkanBackend* b) {
+    std::lock_guard lock(mutex_);
+    // First backend since the last went away: its layers may be freshly loaded.
+    if (live_.empty()) std::atexit(&release_all);
+    live_.insert(b);
+  }
+  void remove(VulkanBackend* b) {
+    std::lock_guard lock(mutex_);
+    live_.erase(b);
+  }
+  static void release_all();
+
+ private:
+  std::mutex mutex_;
+  std::set<VulkanBackend*> live_;
+};
+
+class VulkanBackend final : public BackendImpl {
+ public:
+  explicit VulkanBackend(std::unique_ptr<vulkan::Device> device)
+      : state_(std::make_unique<State>(std::move(device))), info_(state_->dev->info), limits_(state_->dev->limits) {
+    LiveBackends::get().add(this);
+  }
+  ~VulkanBackend() override {
+    LiveBackends::get().remove(this);
+    release();
+  }
+  VulkanBackend(const VulkanBackend&) = delete;
+  VulkanBackend& operator=(const VulkanBackend&) = delete;
+
+  // Destroys every Vulkan object now (process exit); later calls report the device lost.
+  void release() noexcept {
+    try {
+      if (state_) state_->dev->device.waitIdle();
+    } catch (...) {
+      // Destruction proceeds even when the device is already lost.
+    }
+    state_.reset();
+  }
+
+  [[nodiscard]] const DeviceInfo& info() const noexcept override { return info_; }
+
+  [[nodiscard]] Plan plan(const Problem& problem, Kernel forced) const override {
+    if (forced == Kernel::flash || forced == Kernel::split_kv) {
+      throw Error(ErrorCode::unsupported,
+                  std::string("kernel ") + to_string(forced) + " is not implemented on the vulkan backend yet");
+    }
+    check_storage_range(problem, limits_.maxStorageBufferRange);
+    if (!state_) throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
+    const vulkan::ThreePassShape shape = vulkan::plan_three_pass(problem, *state_->dev);
+    Plan plan;
+    plan.kernel = Kernel::three_pass;
+    // Planner rule: three-pass is the only Vulkan kernel so far; say why it runs.
+    plan.reason = forced == Kernel::three_pass ? "three-pass: forced"
+                  : problem.want_probs         ? "three-pass: probabilities requested"
+                                               : "three-pass: only kernel built";
+    plan.rows_per_chunk = shape.rows_per_chunk;
+    plan.workspace_bytes = shape.workspace_bytes;
+    return plan;
+  }
+
+  void run(const Problem& problem, const Plan& /*plan*/, const AttentionInputs& in,
+           const AttentionOutputs& out) override {
+    if (!state_) throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
+    if (lost_) throw Error(ErrorCode::device_lost, "the Vulkan device was lost earlier; recreate the Context");
+    try {
+      run_three_pass(problem, in, out);
+    } catch (...) {
+      try {
+        rethrow_translated(false);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::device_lost) lost_ = true;
+        throw;
+      }
+    }
+  }
+
+ private:
+  void run_three_pass(const Problem& p, const AttentionInputs& in, const AttentionOutputs& out) {
+    State& st = *state_;
+    vulkan::Memory& memory = st.memory;
+    const vk::raii::CommandBuffer& cmd = st.cmd;
+    check_storage_range(p, limits_.maxStorageBufferRange);
+    const vulkan::ThreePassShape shape = vulkan::plan_three_pass(p, *st.dev);
+    const Sizes s = sizes_of(p);
+    const bool want_probs = !out.probs.empty();
+
+    // Upload: pack straight into mapped memory (or the staging twin).
+    vulkan::Slot& q = memory.get(Role::q, s.q, Access::upload);
+    vulkan::Slot& k = memory.get(Role::k, s.k, Access::upload);
+    vulkan::Slot& v = memory.get(Role::v, s.v, Access::upload);
+    vulkan::Slot& dummy = memory.get(Role::dummy, 256, Access::device);
+    vulkan::Slot* mask = s.mask > 0 ? &memory.get(Role::mask, s.mask, Access::upload) : nullptr;
+    vulkan::Slot* lens = s.kv_lens > 0 ? &memory.get(Role::kv_lens, s.kv_lens, Access::upload) : nullptr;
+    vulkan::Slot& o = memory.get(Role::out, s.out, Access::download);
+    vulkan::Slot& lse = memory.get(Role::lse, s.lse, Access::download);
+    vulkan::Slot& work = memory.get(Role::workspace, shape.workspace_bytes, Access::device);
+    vulkan::Slot* probs = want_probs ? &memory.get(Role::probs, s.probs, Access::readback) : nullptr;
+
+    vulkan::pack_bhld(in.q, static_cast<float*>(q.host()));
+    vulkan::pack_bhld(in.k, static_cast<float*>(k.host()));
+    vulkan::pack_bhld(in.v, static_cast<float*>(v.host()));
+    if (mask != nullptr) vulkan::pack_mask(*in.mask, static_cast<float*>(mask->host()));
+    if (lens != nullptr) std::memcpy(lens->host(), in.kv_lens.data(), s.kv_lens);
+
+    const vulkan::Binding dummy_binding{*dummy.device.buffer, 256};
+    const vulkan::ThreePassIo io{
+        .q = {*q.device.buffer, s.q},
+        .k = {*k.device.buffer, s.k},
+        .v = {*v.device.buffer, s.v},
+        .mask = mask != nullptr ? vulkan::Binding{*mask->device.buffer, s.mask} : dummy_binding,
+        .kv_lens = lens != nullptr ? vulkan::Binding{*lens->device.buffer, s.kv_lens} : dummy_binding,
+        .out = {*o.device.buffer, s.out},
+        .lse = {*lse.device.buffer, s.lse},
+        .workspace = {*work.device.buffer, shape.workspace_bytes},
+        .probs = probs != nullptr ? *probs->device.buffer : vk::Buffer{}};
+
+    using Stage = vk::PipelineStageFlagBits;
+    using Acc = vk::AccessFlagBits;
+    const auto barrier = [&](vk::PipelineStageFlags src, vk::PipelineStageFlags dst, vk::AccessFlags sa,
+                             vk::AccessFlags da) {
+      cmd.pipelineBarrier(src, dst, {}, vk::MemoryBarrier{.srcAccessMask = sa, .dstAccessMask = da}, {}, {});
+    };
+    const auto copy = [&](vk::Buffer from, vk::Buffer to, vk::DeviceSize bytes) {
+      cmd.copyBuffer(from, to, vk::BufferCopy{.srcOffset = 0, .dstOffset = 0, .size = bytes});
+    };
+
+    cmd.reset();
+    cmd.begin(vk::CommandBufferBeginInfo{.flags = vk::CommandBufferUsageFlagBits::eOneTimeSubmit});
+    bool staged_inputs = false;
+    for (auto [slot, bytes] : {std::pair{&q, s.q}, {&k, s.k}, {&v, s.v}, {mask, s.mask}, {lens, s.kv_lens}}) {
+      if (slot == nullptr || !slot->staged()) continue;
+      copy(*slot->staging.buffer, *slot->device.buffer, bytes);
+      staged_inputs = true;
+    }
+    // Staged inputs must land before the shaders read them.
+    if (staged_inputs) barrier(Stage::eTransfer, Stage::eComputeShader, Acc::eTransferWrite, Acc::eShaderRead);
+
+    const vk::raii::DescriptorSets sets =
+        vulkan::record_three_pass(st.dev->device, st.descriptors, st.pipelines, cmd, p, shape, io);
+
+    // O and LSE (and P copies) are read next by transfers to staging or by the host.
+    barrier(Stage::eComputeShader | Stage::eTransfer, Stage::eTransfer | Stage::eHost,
+            Acc::eShaderWrite | Acc::eTransferWrite, Acc::eTransferRead | Acc::eHostRead);
+    if (o.staged()) copy(*o.device.buffer, *o.staging.buffer, s.out);
+    if (lse.staged()) copy(*lse.device.buffer, *lse.staging.buffer, s.lse);
+    // Results copied to staging become visible to the host after the fence.
+    barrier(Stage::eTransfer, Stage::eHost, Acc::eTransferWrite, Acc::eHostRead);
+    cmd.end();
+
+    const vk::CommandBuffer raw = *cmd;
+    st.dev->queue.submit(vk::SubmitInfo{.commandBufferCount = 1, .pCommandBuffers = &raw}, *st.fence);
+    const vk::Result waited = st.dev->device.waitForFences(*st.fence, VK_TRUE, std::numeric_limits<std::uint64_t>::max());
+    st.dev->device.resetFences(*st.fence);
+    if (waited != vk::Result::eSuccess) {
+      throw Error(ErrorCode::vulkan_error, "vkWaitForFences returned " + vk::to_string(waited));
+    }
+
+    vulkan::unpack_bhld(static_cast<const float*>(o.host()), out.out);
+    if (!out.lse.empty()) std::memcpy(out.lse.data(), lse.host(), out.lse.size_bytes());
+    if (probs != nullptr) std::memcpy(out.probs.data(), probs->host(), out.probs.size_bytes());
+  }
+
+  std::unique_ptr<State> state_;  // null after release()
+  DeviceInfo info_;
+  vk::PhysicalDeviceLimits limits_;
+  bool lost_ = false;
+};
+
+void LiveBackends::release_all() {
+  LiveBackends& self = get();
+  std::lock_guard lock(self.mutex_);
+  for (VulkanBackend* b : self.live_) b->release();
+}
+
+}  // namespace
+
+std::unique_ptr<BackendImpl> make_vulkan_backend(const Options& options) {
+  try {
+    return std::make_unique<VulkanBackend>(vulkan::open_device(options));
+  } catch (...) {
+    rethrow_translated(true);
+  }
+}
+
+std::vector<DeviceInfo> list_vulkan_devices() noexcept {
+  try {
+    return vulkan::enumerate_devices();
+  } catch (...) {
+    return {};  // no loader, no driver, or any failure: no devices
+  }
+}
+
+}  // namespace vkattn::detail

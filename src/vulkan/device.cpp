@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+// Instance (optionally with the Khronos validation layer and a debug-utils messenger),
+// device description and choice, logical device with one compute queue.
+#include "vulkan/device.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "vkattn/error.hpp"
+
+namespace vkattn::vulkan {
+namespace {
+
+constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+// 1.1 gives properties2 (subgroup size) and SPIR-V 1.3; 1.2 adds driver properties and
+// shaderFloat16, queried only when the device reports it.
+constexpr std::uint32_t kMinApi = VK_API_VERSION_1_1;
+constexpr std::uint32_t kRequestedApi = VK_API_VERSION_1_2;
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                          VkDebugUtilsMessageTypeFlagsEXT /*types*/,
+                                          const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                          void* user) {
+  const auto* sink = static_cast<const MessageSink*>(user);
+  std::string text = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) != 0
+                         ? "validation error: "
+                         : "validation warning: ";
+  text += (data != nullptr && data->pMessage != nullptr) ? data->pMessage : "(no message)";
+  try {
+    if (sink != nullptr && sink->forward) {
+      sink->forward(text);
+    } else {
+      std::fprintf(stderr, "vkattn: %s\n", text.c_str());
+    }
+  } catch (...) {
+    // A throwing user callback must not unwind through the Vulkan driver.
+  }
+  return VK_FALSE;  // never abort the call that triggered the message
+}
+
+vk::DebugUtilsMessengerCreateInfoEXT messenger_info(MessageSink* sink) {
+  using S = vk::DebugUtilsMessageSeverityFlagBitsEXT;
+  using T = vk::DebugUtilsMessageTypeFlagBitsEXT;
+  return {.messageSeverity = S::eWarning | S::eError,
+          .messageType = T::eGeneral | T::eValidation | T::ePerformance,
+          .pfnUserCallback = &on_message,
+          .pUserData = sink};
+}
+
+bool has_layer(const vk::raii::Context& context, const char* name) {
+  const auto layers = context.enumerateInstanceLayerProperties();
+  return std::any_of(layers.begin(), layers.end(),
+                     [&](const vk::LayerProperties& l) { return std::string(l.layerName.data()) == name; });
+}
+
+bool has_instance_extension(const vk::raii::Context& context, const char* name) {
+  const auto exts = context.enumerateInstanceExtensionProperties();
+  return std::any_of(exts.begin(), exts.end(), [&](const vk::ExtensionProperties& e) {
+    return std::string(e.extensionName.data()) == name;
+  });
+}
+
+bool has_device_extension(const vk::raii::PhysicalDevice& pd, const char* name) {
+  const auto exts = pd.enumerateDeviceExtensionProperties();
+  return std::any_of(exts.begin(), exts.end(), [&](const vk::ExtensionProperties& e) {
+    return std::string(e.extensionName.data()) == name;
+  });
+}
+
+// Creates the instance; with a sink, enables validation and returns the messenger through
+// `messenger` (the create info is also chained so instance creation itself is checked).
+vk::raii::Instance make_instance(const vk::raii::Context& context, MessageSink* sink,
+                                 vk::raii::DebugUtilsMessengerEXT* messenger) {
+  if (context.enumerateInstanceVersion() < kMinApi) {
+    throw Error(ErrorCode::unsupported, "the Vulkan loader is older than 1.1");
+  }
+  std::vector<const char*> layers;
+  std::vector<const char*> extensions;
+  vk::InstanceCreateFlags flags{};
+  // MoltenVK only enumerates its devices when the application opts into portability.
+  if (has_instance_extension(context, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+    extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
+    flags |= vk::InstanceCreateFlagBits::eEnumeratePortabilityKHR;
+  }
+  const vk::DebugUtilsMessengerCreateInfoEXT debug_info = messenger_info(sink);
+  if (sink != nullptr) {
+    if (!has_layer(context, kValidationLayer)) {
+      throw Error(ErrorCode::unsupported,
+                  "validation requested but VK_LAYER_KHRONOS_validation is not installed "
+                  "(package vulkan-validationlayers)");
+    }
+    layers.push_back(kValidationLayer);
+    extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  }
+  const vk::ApplicationInfo app{.pApplicationName = "vkattn",
+                                .applicationVersion = VK_MAKE_API_VERSION(0, 0, 1, 0),
+                                .pEngineName = "vkattn",
+                                .engineVersion = VK_MAKE_API_VERSION(0, 0, 1, 0),
+                                .apiVersion = kRequestedApi};
+  const vk::InstanceCreateInfo info{.pNext = sink != nullptr ? &debug_info : nullptr,
+                                    .flags = flags,
+                                    .pApplicationInfo = &app,
+                                    .enabledLayerCount = static_cast<std::uint32_t>(layers.size()),
+                                    .ppEnabledLayerNames = layers.data(),
+                                    .enabledExtensionCount = static_cast<std::uint32_t>(extensions.size()),
+                                    .ppEnabledExtensionNames = extensions.data()};
+  vk::raii::Instance instance(context, info);
+  if (sink != nullptr) *messenger = vk::raii::DebugUtilsMessengerEXT(instance, debug_info);
+  return instance;
+}
+
+const char* type_name(vk::PhysicalDeviceType t) {
+  switch (t) {
+    case vk::PhysicalDeviceType::eDiscreteGpu: return "discrete";
+    case vk::PhysicalDeviceType::eIntegratedGpu: return "integrated";
+    case vk::PhysicalDeviceType::eVirtualGpu: return "virtual";
+    case vk::PhysicalDeviceType::eCpu: return "cpu";
+    default: return "other";
+  }
+}
+
+// Higher is preferred when options.device is empty.
+int type_rank(vk::PhysicalDeviceType t) {
+  switch (t) {
+    case vk::PhysicalDeviceType::eDiscreteGpu: return 4;
+    case vk::PhysicalDeviceType::eIntegratedGpu: return 3;
+    case vk::PhysicalDeviceType::eVirtualGpu: return 2;
+    case vk::PhysicalDeviceType::eCpu: return 1;
+    default: return 0;
+  }
+}
+
+std::string version_string(std::uint32_t v) {
+  return std::to_string(VK_API_VERSION_MAJOR(v)) + "." + std::to_string(VK_API_VERSION_MINOR(v)) +
+         "." + std::to_string(VK_API_VERSION_PATCH(v));
+}
+
+std::optional<std::uint32_t> compute_family(const vk::raii::PhysicalDevice& pd) {
+  const auto families = pd.getQueueFamilyProperties();
+  for (std::uint32_t i = 0; i < families.size(); ++i) {
+    if (families[i].queueFlags & vk::QueueFlagBits::eCompute) return i;
+  }
+  return std::nullopt;
+}
+
+struct Described {
+  DeviceInfo info;
+  vk::PhysicalDeviceLimits limits{};
+  bool loop_limited = false;
+  vk::PhysicalDeviceType type = vk::PhysicalDeviceType::eOther;
+  bool usable = false;  // Vulkan >= 1.1 and a compute queue
+  std::uint32_t family = 0;
+};
+
+Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index) {
+  Described d;
+  const vk::PhysicalDeviceProperties props = pd.getProperties();
+  const std::uint32_t api = std::min(props.apiVersion, kRequestedApi);
+  DeviceInfo& info = d.info;
+  info.backend = Backend::vulkan;
+  info.name = props.deviceName.data();
+  info.type = type_name(props.deviceType);
+  d.type = props.deviceType;
+  info.api_version = version_string(props.apiVersion);
+  info.vendor_id = props.vendorID;
+  info.index = index;
+  info.driver = "driver " + std::to_string(props.driverVersion);
+  d.limits = props.limits;
+  info.max_shared_memory = props.limits.maxComputeSharedMemorySize;
+  info.max_workgroup_invocations = props.limits.maxComputeWorkGroupInvocations;
+  info.max_storage_buffer_range = props.limits.maxStorageBufferRange;
+  info.max_push_constants = props.limits.maxPushConstantsSize;
+  info.timestamp_period_ns = props.limits.timestampPeriod;
+  d.loop_limited = info.name.find("llvmpipe") != std::string::npos;
+
+  const auto family = compute_family(pd);
+  d.usable = family.has_value() && props.apiVersion >= kMinApi;
+  if (family) {
+    d.family = *family;
+    const auto families = pd.getQueueFamilyProperties();
+    // timestampValidBits is the per-queue truth; timestampComputeAndGraphics only promises it
+    // for graphics+compute families.
+    info.timestamps = families[*family].timestampValidBits > 0;
+  }
+  if (api < kMinApi) return d;
+
+  if (api >= VK_API_VERSION_1_2) {
+    const auto chain = pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceSubgroupProperties,
+                                         vk::PhysicalDeviceDriverProperties>();
+    info.subgroup_size = chain.get<vk::PhysicalDeviceSubgroupProperties>().subgroupSize;
+    const auto& driver = chain.get<vk::PhysicalDeviceDriverProperties>();
+    info.driver = std::string(driver.driverName.data()) + " " + driver.driverInfo.data();
+    d.loop_limited = driver.driverID == vk::DriverId::eMesaLlvmpipe;
+    const auto features = pd.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDeviceVulkan11Features,
+                                          vk::PhysicalDeviceVulkan12Features>();
+    info.storage_16bit = features.get<vk::PhysicalDeviceVulkan11Features>().storageBuffer16BitAccess == VK_TRUE;
+    info.shader_float16 = features.get<vk::PhysicalDeviceVulkan12Features>().shaderFloat16 == VK_TRUE;
+  } else {
+    const auto chain = pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceSubgroupProperties>();
+    info.subgroup_size = chain.get<vk::PhysicalDeviceSubgroupProperties>().subgroupSize;
+    const auto features = pd.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDevice16BitStorageFeatures>();
+    info.storage_16bit = features.get<vk::PhysicalDevice16BitStorageFeatures>().storageBuffer16BitAccess == VK_TRUE;
+  }
+  return d;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string device_list(const std::vector<Described>& all) {
+  std::string s;
+  for (const auto& d : all) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(d.info.index) + ": " + d.info.name;
+  }
+  return s.empty() ? "none" : s;
+}
+
+// Index into `all` of the device `wanted` selects (Options::device rules).
+std::size_t choose(const std::vector<Described>& all, const std::string& wanted) {
+  if (all.empty()) throw Error(ErrorCode::unsupported, "the Vulkan loader reports no physical device");
+  if (wanted.empty()) {
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (!all[i].usable) continue;
+      if (!best || type_rank(all[i].type) > type_rank(all[*best].type)) best = i;
+    }
+    if (!best) {
+      throw Error(ErrorCode::unsupported,
+                  "no Vulkan device has Vulkan 1.1 and a compute queue (devices: " + device_list(all) + ")");
+    }
+    return *best;
+  }
+  std::optional<std::size_t> found;
+  if (std::all_of(wanted.begin(), wanted.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    const unsigned long index = std::stoul(wanted);
+    if (index < all.size()) found = index;
+  } else {
+    const std::string needle = lower(wanted);
+    for (std::size_t i = 0; i < all.size() && !found; ++i) {
+      if (lower(all[i].info.name).find(needle) != std::string::npos) found = i;
+    }
+  }
+  if (!found) {
+    throw Error(ErrorCode::invalid_argument,
+                "device '" + wanted + "' matches no Vulkan device (devices: " + device_list(all) + ")");
+  }
+  if (!all[*found].usable) {
+    throw Error(ErrorCode::unsupported,
+                "Vulkan device '" + all[*found].info.name + "' lacks Vulkan 1.1 or a compute queue");
+  }
+  return *found;
+}
+
+vk::raii::Context load_loader() {
+  try {
+    return vk::raii::Context();
+  } catch (const std::runtime_error& e) {
+    // DynamicLoader reports a missing libvulkan.so.1 as a plain runtime_error.
+    throw Error(ErrorCode::unsupported, std::string("no Vulkan loader: ") + e.what());
+  }
+}
+
+std::vector<Described> describe_all(const vk::raii::Instance& instance) {
+  vk::raii::PhysicalDevices devices(instance);
+  std::vector<Described> all;
+  for (std::uint32_t i = 0; i < devices.size(); ++i) all.push_back(describe(devices[i], i));
+  return all;
+}
+
+}  // namespace
+
+std::vector<DeviceInfo> enumerate_devices() {
+  vk::raii::Context context = load_loader();
+  vk::raii::Instance instance = make_instance(context, nullptr, nullptr);
+  std::vector<DeviceInfo> out;
+  for (auto& d : describe_all(instance)) out.push_back(std::move(d.info));
+  return out;
+}
+
+std::unique_ptr<Device> open_device(const Options& options) {
+  auto dev = std::make_unique<Device>(load_loader());
+  if (options.validation) dev->sink = std::make_unique<MessageSink>(MessageSink{options.on_validation_message});
+  dev->instance = make_instance(dev->context, dev->sink.get(), &dev->messenger);
+
+  const auto all = describe_all(dev->instance);
+  const std::size_t chosen = choose(all, options.device);
+  vk::raii::PhysicalDevices devices(dev->instance);
+  dev->physical = std::move(devices[chosen]);
+  dev->info = all[chosen].info;
+  dev->limits = all[chosen].limits;
+  dev->loop_limited = all[chosen].loop_limited;
+  dev->queue_family = all[chosen].family;
+
+  const float priority = 1.0f;
+  const vk::DeviceQueueCreateInfo queue_info{
+      .queueFamilyIndex = dev->queue_family, .queueCount = 1, .pQueuePriorities = &priority};
+  std::vector<const char*> extensions;
+  // A portability (MoltenVK) device requires the application to acknowledge it.
+  if (has_device_extension(dev->physical, "VK_KHR_portability_subset")) {
+    extensions.push_back("VK_KHR_portability_subset");
+  }
+  const vk::DeviceCreateInfo device_info{
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &queue_info,
+      .enabledExtensionCount = static_cast<std::uint32_t>(extensions.size()),
+      .ppEnabledExtensionNames = extensions.data()};
+  dev->device = vk::raii::Device(dev->physical, device_info);
+  dev->queue = dev->device.getQueue(dev->queue_family, 0);
+  return dev;
+}
+
+}  // namespace vkattn::vulkan

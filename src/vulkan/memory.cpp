@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// Memory-type choice, buffer creation and the grow-only per-role cache.
+#include "vulkan/memory.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+#include "vulkan/tuning.hpp"
+
+namespace vkattn::vulkan {
+namespace {
+
+using MP = vk::MemoryPropertyFlagBits;
+using BU = vk::BufferUsageFlagBits;
+
+// Rounding sizes up keeps slightly growing shapes (decode: Lkv + 1 each step) from
+// reallocating every call.
+constexpr vk::DeviceSize kGranule = 64 * 1024;
+
+std::atomic<bool> g_force_staging{false};
+
+vk::DeviceSize round_up(vk::DeviceSize n) { return (std::max<vk::DeviceSize>(n, 1) + kGranule - 1) / kGranule * kGranule; }
+
+}  // namespace
+
+void set_force_staging(bool on) noexcept { g_force_staging.store(on); }
+bool force_staging() noexcept { return g_force_staging.load(); }
+
+Memory::Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device)
+    : device_(&device), props_(physical.getMemoryProperties()) {
+  // Map device buffers directly only when the host-visible device-local heap is as large as
+  // the largest device-local heap: the whole of VRAM (UMA, lavapipe, ReBAR), not a 256 MiB BAR.
+  vk::DeviceSize largest_local = 0;
+  for (std::uint32_t h = 0; h < props_.memoryHeapCount; ++h) {
+    if (props_.memoryHeaps[h].flags & vk::MemoryHeapFlagBits::eDeviceLocal)
+      largest_local = std::max(largest_local, props_.memoryHeaps[h].size);
+  }
+  const vk::MemoryPropertyFlags mapped = MP::eDeviceLocal | MP::eHostVisible | MP::eHostCoherent;
+  for (std::uint32_t t = 0; t < props_.memoryTypeCount; ++t) {
+    const auto& type = props_.memoryTypes[t];
+    if ((type.propertyFlags & mapped) == mapped && props_.memoryHeaps[type.heapIndex].size >= largest_local)
+      direct_ = true;
+  }
+  if (force_staging()) direct_ = false;
+}
+
+std::int64_t Memory::find_type(std::uint32_t allowed, vk::MemoryPropertyFlags required,
+                               vk::MemoryPropertyFlags preferred) const {
+  std::int64_t fallback = -1;
+  for (std::uint32_t t = 0; t < props_.memoryTypeCount; ++t) {
+    if ((allowed & (1u << t)) == 0) continue;
+    const vk::MemoryPropertyFlags flags = props_.memoryTypes[t].propertyFlags;
+    if ((flags & required) != required) continue;
+    if ((flags & preferred) == preferred) return t;
+    if (fallback < 0) fallback = t;
+  }
+  return fallback;
+}
+
+Buffer Memory::create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place place) const {
+  Buffer b;
+  b.buffer = vk::raii::Buffer(*device_, vk::BufferCreateInfo{.size = bytes, .usage = usage,
+                                                             .sharingMode = vk::SharingMode::eExclusive});
+  const vk::MemoryRequirements req = b.buffer.getMemoryRequirements();
+  vk::MemoryPropertyFlags required;
+  vk::MemoryPropertyFlags preferred;
+  switch (place) {
+    case Place::mapped_device:
+      required = MP::eDeviceLocal | MP::eHostVisible | MP::eHostCoherent;
+      preferred = required;
+      break;
+    case Place::device_only:
+      required = {};
+      preferred = MP::eDeviceLocal;
+      break;
+    case Place::host:
+      required = MP::eHostVisible | MP::eHostCoherent;
+      preferred = required | MP::eHostCached;  // the host reads results back
+      break;
+  }
+  const std::int64_t type = find_type(req.memoryTypeBits, required, preferred);
+  if (type < 0) return {};  // caller falls back (mapped_device) or reports
+  b.memory = vk::raii::DeviceMemory(
+      *device_, vk::MemoryAllocateInfo{.allocationSize = req.size, .memoryTypeIndex = static_cast<std::uint32_t>(type)});
+  b.buffer.bindMemory(*b.memory, 0);
+  b.size = bytes;
+  if (place != Place::device_only) b.mapped = b.memory.mapMemory(0, VK_WHOLE_SIZE);
+  return b;
+}
+
+Slot& Memory::get(Role role, vk::DeviceSize bytes, Access access) {
+  Slot& slot = slots_[static_cast<std::size_t>(role)];
+  if (slot.device.size >= bytes) return slot;
+  const vk::DeviceSize size = round_up(bytes);
+  Slot fresh;
+  if (access == Access::readback) {
+    fresh.device = create(size, BU::eTransferDst, Place::host);
+  } else {
+    // Transfer bits let staging copies and the probabilities readback use any device buffer.
+    const vk::BufferUsageFlags usage = BU::eStorageBuffer | BU::eTransferSrc | BU::eTransferDst;
+    if (direct_) fresh.device = create(size, usage, Place::mapped_device);
+    if (fresh.device.size == 0) {
+      fresh.device = create(size, usage, Place::device_only);
+      if (access == Access::upload || access == Access::download)
+        fresh.staging = create(size, BU::eTransferSrc | BU::eTransferDst, Place::host);
+    }
+  }
+  if (fresh.device.size == 0 || (fresh.staging.size == 0 && fresh.host() == nullptr && access != Access::device)) {
+    throw vk::OutOfDeviceMemoryError("vkattn: no suitable Vulkan memory type for a buffer");
+  }
+  slot = std::move(fresh);  // the old buffers go only after the new ones exist
+  return slot;
+}
+
+}  // namespace vkattn::vulkan

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Buffers and their memory. Device buffers live in DEVICE_LOCAL|HOST_VISIBLE memory when
+// that memory is the whole of VRAM (lavapipe, UMA, ReBAR) and are mapped directly; otherwise
+// each gets a HOST_VISIBLE staging twin that command buffers copy through. Allocations are
+// cached per role and only grow, so a decode loop does not allocate per call.
+
+#include <array>
+#include <cstdint>
+
+#include "vulkan/vk.hpp"
+
+namespace vkattn::vulkan {
+
+struct Buffer {
+  vk::raii::DeviceMemory memory = nullptr;  // declared first: freed after the buffer
+  vk::raii::Buffer buffer = nullptr;
+  vk::DeviceSize size = 0;
+  void* mapped = nullptr;  // non-null when host visible (persistently mapped)
+};
+
+// What a cached buffer holds; each role owns one slot.
+enum class Role : std::uint8_t { q, k, v, mask, kv_lens, out, lse, workspace, probs, dummy, count };
+
+// How a role's data moves.
+enum class Access : std::uint8_t {
+  upload,    // host writes, shaders read
+  download,  // shaders write, host reads
+  device,    // shaders only (workspace, dummy)
+  readback,  // transfer destination the host reads; never bound as storage
+};
+
+// One role's buffers: the buffer shaders (or transfers) use, and a staging twin when that
+// buffer is not host visible.
+struct Slot {
+  Buffer device;
+  Buffer staging;  // empty unless the device buffer is unmapped and the host needs access
+  [[nodiscard]] void* host() const noexcept { return staging.mapped != nullptr ? staging.mapped : device.mapped; }
+  [[nodiscard]] bool staged() const noexcept { return staging.size != 0; }
+};
+
+class Memory {
+ public:
+  Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device);
+
+  // The slot for `role`, at least `bytes` large. Reuses the cached buffers when they are big
+  // enough; otherwise allocates new ones first and only then frees the old (so a failed
+  // allocation leaves the cache intact). Throws vk::SystemError (out of memory) on failure.
+  Slot& get(Role role, vk::DeviceSize bytes, Access access);
+
+  // True when device buffers are host visible and mapped (no staging copies).
+  [[nodiscard]] bool direct() const noexcept { return direct_; }
+
+ private:
+  enum class Place : std::uint8_t { mapped_device, device_only, host };
+  [[nodiscard]] Buffer create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place place) const;
+  [[nodiscard]] std::int64_t find_type(std::uint32_t allowed, vk::MemoryPropertyFlags required,
+                                       vk::MemoryPropertyFlags preferred) const;
+
+  const vk::raii::Device* device_;
+  vk::PhysicalDeviceMemoryProperties props_{};
+  bool direct_ = false;
+  std::array<Slot, static_cast<std::size_t>(Role::count)> slots_;
+};
+
+}  // namespace vkattn::vulkan

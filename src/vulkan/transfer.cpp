@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// Strided user views <-> contiguous f32 device layouts.
+#include "vulkan/transfer.hpp"
+
+#include <cstring>
+#include <limits>
+
+#include "core/dtype.hpp"
+
+namespace vkattn::vulkan {
+
+using detail::load_as_float;
+using detail::offset_of;
+
+void pack_bhld(const TensorView& view, float* dst) noexcept {
+  const auto [B, H, L, D] = view.shape;
+  // Rows of f32 with unit stride are the common case (BHLD or BLHD f32): copy them whole.
+  const bool rows_f32 = view.dtype == DType::f32 && (view.strides[3] == 1 || D == 1);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t l = 0; l < L; ++l) {
+        const std::size_t row = offset_of(view, b, h, l, 0);
+        if (rows_f32) {
+          std::memcpy(dst, static_cast<const float*>(view.data) + row, static_cast<std::size_t>(D) * sizeof(float));
+        } else {
+          for (std::int64_t d = 0; d < D; ++d)
+            dst[d] = load_as_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]));
+        }
+        dst += D;
+      }
+}
+
+void pack_mask(const TensorView& mask, float* dst) noexcept {
+  const auto [B, H, Q, K] = mask.shape;
+  const bool boolean = mask.dtype == DType::boolean;
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t i = 0; i < Q; ++i)
+        for (std::int64_t j = 0; j < K; ++j) {
+          const float v = load_as_float(mask.data, mask.dtype, offset_of(mask, b, h, i, j));
+          *dst++ = boolean ? (v != 0.0f ? 0.0f : -std::numeric_limits<float>::infinity()) : v;
+        }
+}
+
+void unpack_bhld(const float* src, const MutableTensorView& view) noexcept {
+  const auto [B, H, L, D] = view.shape;
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t l = 0; l < L; ++l) {
+        const std::size_t row = offset_of(view, b, h, l, 0);
+        for (std::int64_t d = 0; d < D; ++d)
+          detail::store_from_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]), *src++);
+      }
+}
+
+std::int64_t mask_elements(const detail::Problem& p) noexcept {
+  if (p.mask == detail::MaskKind::none) return 0;
+  return p.mask_shape[0] * p.mask_shape[1] * p.mask_shape[2] * p.mask_shape[3];
+}
+
+gpu::AttentionParams base_params(const detail::Problem& p) noexcept {
+  const auto u = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
+  gpu::AttentionParams a{};
+  a.batch = u(p.batch);
+  a.heads_q = u(p.heads_q);
+  a.heads_kv = u(p.heads_kv);
+  a.len_q = u(p.len_q);
+  a.len_kv = u(p.len_kv);
+  a.dim_qk = u(p.dim_qk);
+  a.dim_v = u(p.dim_v);
+  a.causal = p.causal == Causal::top_left       ? VKATTN_CAUSAL_TOP_LEFT
+             : p.causal == Causal::bottom_right ? VKATTN_CAUSAL_BOTTOM_RIGHT
+                                                : VKATTN_CAUSAL_NONE;
+  a.window_left = static_cast<std::int32_t>(p.window_left);
+  a.window_right = static_cast<std::int32_t>(p.window_right);
+  a.scale = p.scale;
+  a.softcap = p.softcap;
+  a.flags = (p.mask != detail::MaskKind::none ? VKATTN_FLAG_MASK : 0u) |
+            (p.has_kv_lens ? VKATTN_FLAG_KV_LENS : 0u) | (p.softcap > 0.0f ? VKATTN_FLAG_SOFTCAP : 0u);
+  if (p.mask != detail::MaskKind::none) {
+    // Contiguous strides of the mask's own shape; 0 on broadcast dims so every target
+    // index reads the single stored element.
+    const auto& s = p.mask_shape;
+    const std::int64_t sk = 1, sq = s[3], sh = s[2] * s[3], sb = s[1] * s[2] * s[3];
+    a.mask_stride_b = s[0] == 1 ? 0u : u(sb);
+    a.mask_stride_h = s[1] == 1 ? 0u : u(sh);
+    a.mask_stride_q = s[2] == 1 ? 0u : u(sq);
+    a.mask_stride_k = s[3] == 1 ? 0u : u(sk);
+  }
+  return a;
+}
+
+}  // namespace vkattn::vulkan

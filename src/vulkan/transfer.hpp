@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Host-side packing between the user's strided views and the contiguous f32 layouts the
+// shaders read: inputs become BHLD f32, masks become an additive f32 tensor keeping their
+// broadcast dims, and the f32 output is unpacked into the user's view in its dtype.
+
+#include "core/problem.hpp"
+#include "interface.h"
+#include "vkattn/types.hpp"
+
+namespace vkattn::vulkan {
+
+// Writes `view` (any strides and storage type) to `dst` as contiguous [B, H, L, D] f32.
+void pack_bhld(const TensorView& view, float* dst) noexcept;
+
+// Writes `mask` as an additive f32 tensor of the mask's own shape (contiguous): boolean
+// true -> 0, false -> -inf; float masks converted to f32.
+void pack_mask(const TensorView& mask, float* dst) noexcept;
+
+// Writes contiguous [B, H, L, D] f32 `src` into `view`, rounding to its dtype.
+void unpack_bhld(const float* src, const MutableTensorView& view) noexcept;
+
+// The push constants every pass shares, before chunk fields (row_begin, row_count,
+// bh_begin) are filled in.
+[[nodiscard]] gpu::AttentionParams base_params(const detail::Problem& problem) noexcept;
+
+// Elements of the f32 mask buffer (product of the mask's shape).
+[[nodiscard]] std::int64_t mask_elements(const detail::Problem& problem) noexcept;
+
+}  // namespace vkattn::vulkan

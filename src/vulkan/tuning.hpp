@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Internal knobs of the Vulkan kernels that tests pin down. Free of Vulkan headers so tests
+// can include it cheaply.
+
+#include <cstdint>
+
+namespace vkattn::vulkan {
+
+// Default cap on the three-pass S/P workspace; also capped by maxStorageBufferRange.
+inline constexpr std::uint64_t kDefaultWorkspaceBudget = 64ull << 20;
+
+// Test hook: overrides the three-pass workspace budget in bytes (0 restores the default), so
+// a small problem can be forced through several chunks. Process-wide; thread-safe.
+void set_three_pass_workspace_budget(std::uint64_t bytes) noexcept;
+[[nodiscard]] std::uint64_t three_pass_workspace_budget() noexcept;
+
+// Test hook: Contexts created while set never map device buffers, even where memory allows
+// it, so the staging-copy path (discrete GPUs without ReBAR) runs on any device.
+void set_force_staging(bool on) noexcept;
+[[nodiscard]] bool force_staging() noexcept;
+
+}  // namespace vkattn::vulkan
