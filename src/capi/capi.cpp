@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+// The C API (include/vkattn/vkattn.h): a thin translation onto vkattn::Context. It owns no
+// semantics: it converts C structs to the C++ types, lets the C++ validation judge them, and
+// turns every exception into a status plus a thread-local message.
+#include "vkattn/vkattn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "vkattn/vkattn.hpp"
+
+struct vkattn_context {
+  vkattn::Context context;
+};
+
+namespace {
+
+using vkattn::ErrorCode;
+
+// The message of the last failure on this thread. `t_text` points into `t_message`, or at a
+// literal when storing the message itself ran out of memory.
+thread_local std::string t_message;
+thread_local const char* t_text = "";
+
+void set_message(const char* text) noexcept {
+  try {
+    t_message.assign(text);
+    t_text = t_message.c_str();
+  } catch (...) {
+    t_text = "vkattn: out_of_memory: could not store the error message";
+  }
+}
+
+vkattn_status to_status(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::invalid_argument: return VKATTN_INVALID_ARGUMENT;
+    case ErrorCode::unsupported: return VKATTN_UNSUPPORTED;
+    case ErrorCode::out_of_memory: return VKATTN_OUT_OF_MEMORY;
+    case ErrorCode::device_lost: return VKATTN_DEVICE_LOST;
+    case ErrorCode::vulkan_error: return VKATTN_VULKAN_ERROR;
+    case ErrorCode::internal: return VKATTN_INTERNAL;
+  }
+  return VKATTN_INTERNAL;
+}
+
+// Runs `f`, mapping every exception to a status: nothing may unwind into C.
+template <class F>
+vkattn_status guarded(F&& f) noexcept {
+  t_text = "";
+  try {
+    std::forward<F>(f)();
+    return VKATTN_OK;
+  } catch (const vkattn::Error& e) {
+    set_message(e.what());
+    return to_status(e.code());
+  } catch (const std::bad_alloc&) {
+    set_message("vkattn: out_of_memory: host allocation failed");
+    return VKATTN_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    set_message("vkattn: internal: unexpected exception");
+    try {
+      t_message += std::string(": ") + e.what();
+      t_text = t_message.c_str();
+    } catch (...) {  // keep the shorter message already stored
+    }
+    return VKATTN_INTERNAL;
+  } catch (...) {
+    set_message("vkattn: internal: unknown exception");
+    return VKATTN_INTERNAL;
+  }
+}
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw vkattn::Error(ErrorCode::invalid_argument, message);
+}
+
+void require(const void* p, const char* name) {
+  if (p == nullptr) invalid(std::string(name) + " is NULL");
+}
+
+// A struct from a caller built against this header or a newer one is at least this large;
+// members added later will be read only when `struct_size` covers them.
+template <class T>
+void require_size(const T& s, const char* name) {
+  if (s.struct_size < sizeof(T)) {
+    invalid(std::string(name) + "->struct_size=" + std::to_string(s.struct_size) +
+            " is smaller than " + std::to_string(sizeof(T)) + "; fill it with its _init function");
+  }
+}
+
+// C enums arrive as plain integers: anything outside the list is refused by name.
+[[noreturn]] void bad_enum(const std::string& field, long long value, const char* type) {
+  invalid(field + "=" + std::to_string(value) + " is not a " + type);
+}
+
+vkattn::DType to_dtype(vkattn_dtype t, const std::string& field) {
+  switch (t) {
+    case VKATTN_DTYPE_F32: return vkattn::DType::f32;
+    case VKATTN_DTYPE_F16: return vkattn::DType::f16;
+    case VKATTN_DTYPE_BF16: return vkattn::DType::bf16;
+    case VKATTN_DTYPE_BOOL: return vkattn::DType::boolean;
+    default: bad_enum(field, t, "vkattn_dtype");
+  }
+}
+
+vkattn::Causal to_causal(vkattn_causal c) {
+  switch (c) {
+    case VKATTN_CAUSAL_NONE: return vkattn::Causal::none;
+    case VKATTN_CAUSAL_TOP_LEFT: return vkattn::Causal::top_left;
+    case VKATTN_CAUSAL_BOTTOM_RIGHT: return vkattn::Causal::bottom_right;
+    default: bad_enum("causal", c, "vkattn_causal");
+  }
+}
+
+vkattn::Backend to_backend(vkattn_backend b) {
+  switch (b) {
+    case VKATTN_BACKEND_AUTO: return vkattn::Backend::automatic;
+    case VKATTN_BACKEND_VULKAN: return vkattn::Backend::vulkan;
+    case VKATTN_BACKEND_CPU: return vkattn::Backend::cpu;
+    default: bad_enum("options->backend", b, "vkattn_backend");
+  }
+}
+
+vkattn::Kernel to_kernel(vkattn_kernel k) {
+  switch (k) {
+    case VKATTN_KERNEL_AUTO: return vkattn::Kernel::automatic;
+    case VKATTN_KERNEL_THREE_PASS: return vkattn::Kernel::three_pass;
+    case VKATTN_KERNEL_FLASH: return vkattn::Kernel::flash;
+    case VKATTN_KERNEL_SPLIT_KV: return vkattn::Kernel::split_kv;
+    default: bad_enum("options->kernel", k, "vkattn_kernel");
+  }
+}
+
+vkattn::Options to_options(const vkattn_options& o) {
+  require_size(o, "options");
+  vkattn::Options options;
+  options.backend = to_backend(o.backend);
+  if (o.device != nullptr) options.device = o.device;
+  options.kernel = to_kernel(o.kernel);
+  options.validation = o.validation != 0;
+  if (o.on_validation_message != nullptr) {
+    // The C callback wants a NUL-terminated string; the C++ one gets a string_view.
+    options.on_validation_message = [cb = o.on_validation_message,
+                                     user = o.user_data](std::string_view message) {
+      const std::string text(message);
+      cb(text.c_str(), user);
+    };
+  }
+  return o.use_environment != 0 ? vkattn::Options::from_environment(std::move(options)) : options;
+}
+
+// Names are the C field names, e.g. "q", so messages read "q.dtype=9 is not a vkattn_dtype".
+template <class View>
+View to_view(const vkattn_tensor& t, const std::string& name) {
+  View v;
+  v.data = t.data;
+  v.dtype = to_dtype(t.dtype, name + ".dtype");
+  std::copy(std::begin(t.shape), std::end(t.shape), v.shape.begin());
+  std::copy(std::begin(t.strides), std::end(t.strides), v.strides.begin());
+  v.extent = t.extent;
+  return v;
+}
+
+vkattn::AttentionDesc to_desc(const vkattn_attention_desc& d) {
+  require_size(d, "desc");
+  vkattn::AttentionDesc desc;
+  desc.batch = d.batch;
+  desc.heads_q = d.heads_q;
+  // Sentinels documented in vkattn.h stand for the C++ std::nullopt.
+  if (d.heads_kv != 0) desc.heads_kv = d.heads_kv;
+  desc.len_q = d.len_q;
+  desc.len_kv = d.len_kv;
+  desc.head_dim = d.head_dim;
+  if (d.head_dim_v != 0) desc.head_dim_v = d.head_dim_v;
+  if (!std::isnan(d.scale)) desc.scale = d.scale;
+  desc.dtype = to_dtype(d.dtype, "dtype");
+  desc.causal = to_causal(d.causal);
+  desc.window_left = d.window_left;
+  desc.window_right = d.window_right;
+  desc.softcap = d.softcap;
+  return desc;
+}
+
+// A (pointer, count) pair must agree: both absent or both present.
+template <class T>
+std::span<T> to_span(T* data, std::size_t count, const char* data_name, const char* count_name) {
+  if ((data == nullptr) != (count == 0)) {
+    invalid(std::string(data_name) + (data == nullptr ? " is NULL" : " is not NULL") + " but " +
+            count_name + "=" + std::to_string(count));
+  }
+  return data == nullptr ? std::span<T>() : std::span<T>(data, count);
+}
+
+template <class T>
+T defaults_with_size() {
+  T value{};
+  value.struct_size = sizeof(T);
+  return value;
+}
+
+}  // namespace
+
+extern "C" {
+
+void vkattn_options_init(vkattn_options* options) {
+  if (options == nullptr) return;
+  *options = defaults_with_size<vkattn_options>();
+  options->backend = VKATTN_BACKEND_AUTO;
+  options->kernel = VKATTN_KERNEL_AUTO;
+}
+
+void vkattn_attention_desc_init(vkattn_attention_desc* desc) {
+  if (desc == nullptr) return;
+  *desc = defaults_with_size<vkattn_attention_desc>();
+  desc->dtype = VKATTN_DTYPE_F32;
+  desc->batch = 1;
+  desc->heads_q = 1;
+  desc->scale = std::nanf("");
+  desc->causal = VKATTN_CAUSAL_NONE;
+  desc->window_left = -1;
+  desc->window_right = -1;
+}
+
+void vkattn_inputs_init(vkattn_inputs* inputs) {
+  if (inputs != nullptr) *inputs = defaults_with_size<vkattn_inputs>();
+}
+
+void vkattn_outputs_init(vkattn_outputs* outputs) {
+  if (outputs != nullptr) *outputs = defaults_with_size<vkattn_outputs>();
+}
+
+vkattn_tensor vkattn_tensor_bhld(void* data, vkattn_dtype dtype, int64_t b, int64_t h, int64_t l,
+                                 int64_t d) {
+  return {data, dtype, {b, h, l, d}, {h * l * d, l * d, d, 1}, static_cast<size_t>(b * h * l * d)};
+}
+
+vkattn_tensor vkattn_tensor_blhd(void* data, vkattn_dtype dtype, int64_t b, int64_t h, int64_t l,
+                                 int64_t d) {
+  return {data, dtype, {b, h, l, d}, {l * h * d, d, h * d, 1}, static_cast<size_t>(b * h * l * d)};
+}
+
+vkattn_status vkattn_context_create(const vkattn_options* options, vkattn_context** out) {
+  return guarded([&] {
+    require(out, "out");
+    *out = nullptr;
+    vkattn_options defaults;
+    vkattn_options_init(&defaults);
+    vkattn::Context context = vkattn::Context::create(to_options(options ? *options : defaults));
+    *out = new vkattn_context{std::move(context)};
+  });
+}
+
+void vkattn_context_destroy(vkattn_context* ctx) { delete ctx; }
+
+const char* vkattn_device_name(const vkattn_context* ctx) {
+  return ctx == nullptr ? nullptr : ctx->context.device().name.c_str();
+}
+
+vkattn_backend vkattn_context_backend(const vkattn_context* ctx) {
+  if (ctx == nullptr) return VKATTN_BACKEND_AUTO;
+  return ctx->context.device().backend == vkattn::Backend::vulkan ? VKATTN_BACKEND_VULKAN
+                                                                  : VKATTN_BACKEND_CPU;
+}
+
+vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
+                               const vkattn_inputs* inputs, const vkattn_outputs* outputs) {
+  return guarded([&] {
+    require(ctx, "ctx");
+    require(desc, "desc");
+    require(inputs, "inputs");
+    require(outputs, "outputs");
+    require_size(*inputs, "inputs");
+    require_size(*outputs, "outputs");
+
+    vkattn::AttentionInputs in;
+    in.q = to_view<vkattn::TensorView>(inputs->q, "q");
+    in.k = to_view<vkattn::TensorView>(inputs->k, "k");
+    in.v = to_view<vkattn::TensorView>(inputs->v, "v");
+    if (inputs->mask != nullptr) in.mask = to_view<vkattn::TensorView>(*inputs->mask, "mask");
+    in.kv_lens = to_span(inputs->kv_lens, inputs->kv_lens_count, "kv_lens", "kv_lens_count");
+
+    vkattn::AttentionOutputs out;
+    out.out = to_view<vkattn::MutableTensorView>(outputs->out, "out");
+    out.lse = to_span(outputs->lse, outputs->lse_count, "lse", "lse_count");
+    out.probs = to_span(outputs->probs, outputs->probs_count, "probs", "probs_count");
+
+    ctx->context.attention(to_desc(*desc), in, out);
+  });
+}
+
+const char* vkattn_last_error_message(void) { return t_text; }
+
+const char* vkattn_status_string(vkattn_status status) {
+  switch (status) {
+    case VKATTN_OK: return "ok";
+    case VKATTN_INVALID_ARGUMENT: return "invalid_argument";
+    case VKATTN_UNSUPPORTED: return "unsupported";
+    case VKATTN_OUT_OF_MEMORY: return "out_of_memory";
+    case VKATTN_DEVICE_LOST: return "device_lost";
+    case VKATTN_VULKAN_ERROR: return "vulkan_error";
+    case VKATTN_INTERNAL: return "internal";
+    default: return "unknown";
+  }
+}
+
+}  // extern "C"

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* The C half of the C API test, compiled as C99 so the header is exercised by a C compiler
+   exactly as a C caller sees it. test_capi_cpp.cpp drives these functions. */
+#include "test_capi.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "vkattn/vkattn.h"
+
+static vkattn_context* cpu_context(void) {
+  vkattn_options options;
+  vkattn_context* ctx = NULL;
+  vkattn_options_init(&options);
+  options.backend = VKATTN_BACKEND_CPU;
+  return vkattn_context_create(&options, &ctx) == VKATTN_OK ? ctx : NULL;
+}
+
+static vkattn_tensor view(const float* data, int blhd, int64_t b, int64_t h, int64_t l, int64_t d) {
+  /* Inputs are only read; the C tensor type has one non-const data pointer for both. */
+  void* p = (void*)data;
+  return blhd ? vkattn_tensor_blhd(p, VKATTN_DTYPE_F32, b, h, l, d)
+              : vkattn_tensor_bhld(p, VKATTN_DTYPE_F32, b, h, l, d);
+}
+
+int capi_run(const capi_case* c, const float* q, const float* k, const float* v,
+             const int32_t* kv_lens, float* out, float* lse) {
+  vkattn_context* ctx = cpu_context();
+  vkattn_attention_desc desc;
+  vkattn_inputs in;
+  vkattn_outputs outs;
+  const int64_t hkv = c->hkv != 0 ? c->hkv : c->hq;
+  const int64_t dv = c->dv != 0 ? c->dv : c->dk;
+  vkattn_status status;
+  if (ctx == NULL) return -1;
+
+  vkattn_attention_desc_init(&desc);
+  desc.batch = c->b;
+  desc.heads_q = c->hq;
+  desc.heads_kv = c->hkv;
+  desc.len_q = c->lq;
+  desc.len_kv = c->lkv;
+  desc.head_dim = c->dk;
+  desc.head_dim_v = c->dv;
+  desc.scale = c->scale;
+  desc.causal = (vkattn_causal)c->causal;
+
+  vkattn_inputs_init(&in);
+  in.q = view(q, c->blhd, c->b, c->hq, c->lq, c->dk);
+  in.k = view(k, c->blhd, c->b, hkv, c->lkv, c->dk);
+  in.v = view(v, c->blhd, c->b, hkv, c->lkv, dv);
+  if (c->use_kv_lens) {
+    in.kv_lens = kv_lens;
+    in.kv_lens_count = (size_t)c->b;
+  }
+  vkattn_outputs_init(&outs);
+  outs.out = c->blhd ? vkattn_tensor_blhd(out, VKATTN_DTYPE_F32, c->b, c->hq, c->lq, dv)
+                     : vkattn_tensor_bhld(out, VKATTN_DTYPE_F32, c->b, c->hq, c->lq, dv);
+  if (lse != NULL) {
+    outs.lse = lse;
+    outs.lse_count = (size_t)(c->b * c->hq * c->lq);
+  }
+  status = vkattn_attention(ctx, &desc, &in, &outs);
+  vkattn_context_destroy(ctx);
+  return (int)status;
+}
+
+/* --- error paths ------------------------------------------------------------------------ */
+
+enum { B = 1, H = 2, L = 3, D = 4, N = B * H * L * D };
+
+/* A valid call on static buffers, for the checks to break one field at a time. */
+typedef struct valid_call {
+  float q[N], k[N], v[N], out[N], lse[B * H * L];
+  vkattn_attention_desc desc;
+  vkattn_inputs in;
+  vkattn_outputs outs;
+} valid_call;
+
+static void make_valid(valid_call* c) {
+  int i;
+  for (i = 0; i < N; ++i) {
+    c->q[i] = c->k[i] = c->v[i] = (float)i / N;
+    c->out[i] = -7.0f; /* a sentinel: failed calls must not write */
+  }
+  vkattn_attention_desc_init(&c->desc);
+  c->desc.batch = B;
+  c->desc.heads_q = H;
+  c->desc.len_q = L;
+  c->desc.len_kv = L;
+  c->desc.head_dim = D;
+  vkattn_inputs_init(&c->in);
+  c->in.q = vkattn_tensor_bhld(c->q, VKATTN_DTYPE_F32, B, H, L, D);
+  c->in.k = vkattn_tensor_bhld(c->k, VKATTN_DTYPE_F32, B, H, L, D);
+  c->in.v = vkattn_tensor_bhld(c->v, VKATTN_DTYPE_F32, B, H, L, D);
+  vkattn_outputs_init(&c->outs);
+  c->outs.out = vkattn_tensor_bhld(c->out, VKATTN_DTYPE_F32, B, H, L, D);
+}
+
+static int message_has(const char* needle) {
+  return strstr(vkattn_last_error_message(), needle) != NULL;
+}
+
+/* The status is `want` and the message names `needle`. */
+static int failed_with(vkattn_status got, vkattn_status want, const char* needle) {
+  return got == want && message_has(needle);
+}
+
+static int out_untouched(const valid_call* c) {
+  int i;
+  for (i = 0; i < N; ++i) {
+    if (c->out[i] != -7.0f) return 0;
+  }
+  return 1;
+}
+
+const char* capi_check_null_arguments(void) {
+  static valid_call c;
+  vkattn_context* ctx;
+  const char* result = NULL;
+  if (!failed_with(vkattn_context_create(NULL, NULL), VKATTN_INVALID_ARGUMENT, "out is NULL"))
+    return "vkattn_context_create(NULL, NULL) did not report 'out is NULL'";
+  ctx = cpu_context();
+  if (ctx == NULL) return "could not create a CPU context";
+  make_valid(&c);
+  if (!failed_with(vkattn_attention(NULL, &c.desc, &c.in, &c.outs), VKATTN_INVALID_ARGUMENT,
+                   "ctx is NULL"))
+    result = "NULL ctx not reported";
+  else if (!failed_with(vkattn_attention(ctx, NULL, &c.in, &c.outs), VKATTN_INVALID_ARGUMENT,
+                        "desc is NULL"))
+    result = "NULL desc not reported";
+  else if (!failed_with(vkattn_attention(ctx, &c.desc, NULL, &c.outs), VKATTN_INVALID_ARGUMENT,
+                        "inputs is NULL"))
+    result = "NULL inputs not reported";
+  else if (!failed_with(vkattn_attention(ctx, &c.desc, &c.in, NULL), VKATTN_INVALID_ARGUMENT,
+                        "outputs is NULL"))
+    result = "NULL outputs not reported";
+  else {
+    c.outs.lse_count = 6; /* a count without its pointer */
+    if (!failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs), VKATTN_INVALID_ARGUMENT,
+                     "lse is NULL but lse_count=6"))
+      result = "lse NULL with lse_count 6 not reported";
+    c.outs.lse_count = 0;
+    c.in.q.data = NULL;
+    if (result == NULL && !failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs),
+                                       VKATTN_INVALID_ARGUMENT, "q.data"))
+      result = "NULL q.data not reported";
+  }
+  if (result == NULL && !out_untouched(&c)) result = "a failed call wrote the output";
+  vkattn_context_destroy(ctx);
+  return result;
+}
+
+const char* capi_check_bad_shape(void) {
+  static valid_call c;
+  vkattn_context* ctx = cpu_context();
+  const char* result = NULL;
+  if (ctx == NULL) return "could not create a CPU context";
+  make_valid(&c);
+  c.in.k.shape[1] = H + 1; /* K's heads disagree with the description */
+  if (!failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs), VKATTN_INVALID_ARGUMENT,
+                   "k.shape[1]=3"))
+    result = "k.shape[1] mismatch not reported by name";
+  make_valid(&c);
+  c.desc.heads_q = 0;
+  if (result == NULL && !failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs),
+                                     VKATTN_INVALID_ARGUMENT, "heads_q=0"))
+    result = "heads_q=0 not reported by name";
+  make_valid(&c);
+  c.desc.head_dim = 100000; /* well-formed but past the kernels' limit */
+  c.in.q.shape[3] = c.in.k.shape[3] = 100000;
+  if (result == NULL && !failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs),
+                                     VKATTN_UNSUPPORTED, "head_dim=100000"))
+    result = "head_dim=100000 not reported as unsupported";
+  if (result == NULL && !out_untouched(&c)) result = "a failed call wrote the output";
+  vkattn_context_destroy(ctx);
+  return result;
+}
+
+const char* capi_check_bad_enums_and_sizes(void) {
+  static valid_call c;
+  vkattn_options options;
+  vkattn_context* ctx = NULL;
+  const char* result = NULL;
+  vkattn_options_init(&options);
+  options.backend = (vkattn_backend)7;
+  if (!failed_with(vkattn_context_create(&options, &ctx), VKATTN_INVALID_ARGUMENT,
+                   "options->backend=7") ||
+      ctx != NULL)
+    return "options->backend=7 not reported by name";
+  vkattn_options_init(&options);
+  options.struct_size = 4;
+  if (!failed_with(vkattn_context_create(&options, &ctx), VKATTN_INVALID_ARGUMENT,
+                   "options->struct_size=4"))
+    return "options->struct_size=4 not reported";
+
+  ctx = cpu_context();
+  if (ctx == NULL) return "could not create a CPU context";
+  make_valid(&c);
+  c.in.q.dtype = (vkattn_dtype)42;
+  if (!failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs), VKATTN_INVALID_ARGUMENT,
+                   "q.dtype=42"))
+    result = "q.dtype=42 not reported by name";
+  make_valid(&c);
+  c.desc.causal = (vkattn_causal)9;
+  if (result == NULL && !failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs),
+                                     VKATTN_INVALID_ARGUMENT, "causal=9"))
+    result = "causal=9 not reported by name";
+  make_valid(&c);
+  c.desc.struct_size = 0;
+  if (result == NULL && !failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs),
+                                     VKATTN_INVALID_ARGUMENT, "desc->struct_size=0"))
+    result = "desc->struct_size=0 not reported";
+  if (result == NULL && !out_untouched(&c)) result = "a failed call wrote the output";
+  vkattn_context_destroy(ctx);
+  return result;
+}
+
+const char* capi_check_message_cleared_on_success(void) {
+  static valid_call c;
+  vkattn_context* ctx = cpu_context();
+  const char* result = NULL;
+  if (ctx == NULL) return "could not create a CPU context";
+  make_valid(&c);
+  (void)vkattn_attention(NULL, &c.desc, &c.in, &c.outs);
+  if (vkattn_last_error_message()[0] == '\0')
+    result = "no message after a failure";
+  else if (vkattn_attention(ctx, &c.desc, &c.in, &c.outs) != VKATTN_OK)
+    result = "the valid call failed";
+  else if (vkattn_last_error_message()[0] != '\0')
+    result = "message not cleared by a successful call";
+  else if (out_untouched(&c))
+    result = "the valid call wrote nothing";
+  vkattn_context_destroy(ctx);
+  return result;
+}
+
+const char* capi_check_context_queries(void) {
+  vkattn_context* ctx = cpu_context();
+  const char* result = NULL;
+  const char* name;
+  if (ctx == NULL) return "could not create a CPU context";
+  name = vkattn_device_name(ctx);
+  if (name == NULL || name[0] == '\0')
+    result = "empty device name";
+  else if (vkattn_context_backend(ctx) != VKATTN_BACKEND_CPU)
+    result = "backend is not CPU";
+  else if (vkattn_device_name(NULL) != NULL)
+    result = "vkattn_device_name(NULL) is not NULL";
+  else if (strcmp(vkattn_status_string(VKATTN_UNSUPPORTED), "unsupported") != 0 ||
+           strcmp(vkattn_status_string((vkattn_status)99), "unknown") != 0)
+    result = "vkattn_status_string";
+  vkattn_context_destroy(ctx);
+  vkattn_context_destroy(NULL); /* documented as a no-op */
+  return result;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* The C half of the C API test: functions compiled as C99 (test_capi.c) that the GoogleTest
+   half (test_capi_cpp.cpp) calls and checks against the C++ API. */
+#ifndef VKATTN_TEST_CAPI_H_
+#define VKATTN_TEST_CAPI_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One problem, with the C sentinels: hkv 0 = hq, dv 0 = dk, scale NaN = default. */
+typedef struct capi_case {
+  int64_t b, hq, hkv, lq, lkv, dk, dv;
+  float scale;
+  int causal;      /* a vkattn_causal value */
+  int use_kv_lens; /* pass kv_lens (length b) */
+  int blhd;        /* q, k, v and out in BLHD layout instead of BHLD */
+} capi_case;
+
+/* Runs `c` through the C API on a CPU context. `out` has b*hq*lq*dv elements (in the layout
+   `c->blhd` asks for), `lse` b*hq*lq or is NULL. Returns the vkattn_status. */
+int capi_run(const capi_case* c, const float* q, const float* k, const float* v,
+             const int32_t* kv_lens, float* out, float* lse);
+
+/* Error-path checks. Each returns NULL when the C API behaved as documented, else what went
+   wrong; vkattn_last_error_message() then holds the library's message. */
+const char* capi_check_null_arguments(void);
+const char* capi_check_bad_shape(void);
+const char* capi_check_bad_enums_and_sizes(void);
+const char* capi_check_message_cleared_on_success(void);
+const char* capi_check_context_queries(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VKATTN_TEST_CAPI_H_ */
