@@ -106,6 +106,8 @@ struct Variant {
 };
 const Variant kVariants[] = {
     {"vulkan_three_pass", vkattn::Backend::vulkan, vkattn::Kernel::three_pass},
+    {"vulkan_flash", vkattn::Backend::vulkan, vkattn::Kernel::flash},
+    {"vulkan_split_kv", vkattn::Backend::vulkan, vkattn::Kernel::split_kv},
     {"vulkan_auto", vkattn::Backend::vulkan, vkattn::Kernel::automatic},
     {"cpu", vkattn::Backend::cpu, vkattn::Kernel::automatic},
 };

@@ -15,6 +15,7 @@ esac
 # Debian packages only; nothing is downloaded at build time.
 packages=(cmake g++ make pkg-config
           libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers glslang-tools spirv-tools
+          clang libclang-rt-14-dev  # the "fuzz" test: libFuzzer, whose runtime is only a Recommends
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev)
 missing=()
 for p in "${packages[@]}"; do

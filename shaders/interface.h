@@ -17,6 +17,7 @@ using uint = std::uint32_t;
 #define VKATTN_SPEC_TILE_K 3          // reduction-dim slice staged in shared memory
 #define VKATTN_SPEC_HEAD_DIM 4        // padded head dim for kernels that keep rows in registers
 #define VKATTN_SPEC_SPLIT 5           // kernel-specific (e.g. KV splits)
+#define VKATTN_SPEC_HEAD_DIM_V 6      // padded value head dim for kernels that keep rows in registers
 
 // AttentionParams::causal
 #define VKATTN_CAUSAL_NONE 0u

@@ -607,11 +607,24 @@ TEST(CpuBackend, InfoPlanAndRun) {
   out.out = MutableTensorView::bhld(o.data(), DType::f32, 1, 2, 3, 8);
   out.lse = lse;
   const Problem p = detail::validate_call(r.desc, in, out);
-  const Plan plan = backend->plan(p, Kernel::flash);  // forced kernels are ignored on the cpu
-  EXPECT_EQ(plan.kernel, Kernel::three_pass);
-  EXPECT_EQ(plan.reason, "cpu: reference (double accumulation)");
+  // Forced kernels are ignored on the cpu: without P the blocked fallback runs.
+  const Plan plan = backend->plan(p, Kernel::three_pass);
+  EXPECT_EQ(plan.kernel, Kernel::flash);
+  EXPECT_NE(plan.reason.find("cpu: blocked online softmax"), std::string::npos) << plan.reason;
   backend->run(p, plan, in, out);
   const ReferenceResult ref = detail::reference_attention(p, in);
+  // f32 arithmetic in the fallback: within a few ulps of the double reference.
+  for (std::size_t i = 0; i < o.size(); ++i) EXPECT_NEAR(o[i], ref.out[i], 1e-6 + 1e-5 * std::abs(ref.out[i])) << i;
+  for (std::size_t i = 0; i < lse.size(); ++i) EXPECT_NEAR(lse[i], ref.lse[i], 1e-5 * (1 + std::abs(ref.lse[i]))) << i;
+
+  // Asking for P routes to the reference, whose outputs are the rounded double results.
+  std::vector<float> probs(2 * 3 * 4);
+  out.probs = probs;
+  Problem with_probs = detail::validate_call(r.desc, in, out);
+  const Plan reference_plan = backend->plan(with_probs, Kernel::automatic);
+  EXPECT_EQ(reference_plan.kernel, Kernel::three_pass);
+  EXPECT_EQ(reference_plan.reason, "cpu: reference (double accumulation), probabilities requested");
+  backend->run(with_probs, reference_plan, in, out);
   for (std::size_t i = 0; i < o.size(); ++i) EXPECT_EQ(o[i], static_cast<float>(ref.out[i]));
   for (std::size_t i = 0; i < lse.size(); ++i) EXPECT_EQ(lse[i], static_cast<float>(ref.lse[i]));
 }

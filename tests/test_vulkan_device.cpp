@@ -101,18 +101,16 @@ TEST_F(VulkanDevice, AutomaticPicksVulkan) {
   EXPECT_EQ(ctx.device().backend, Backend::vulkan);
 }
 
-TEST_F(VulkanDevice, FlashIsNotImplementedYet) {
-  const Context ctx = Context::create(vulkan_test_options(Kernel::flash));
+TEST_F(VulkanDevice, ForcedKernelIsHonoured) {
   AttentionDesc desc;
   desc.len_q = 4;
   desc.len_kv = 4;
   desc.head_dim = 8;
-  try {
-    (void)ctx.plan(desc);
-    FAIL() << "expected Error{unsupported}";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::unsupported) << e.what();
-    EXPECT_NE(std::string(e.what()).find("flash"), std::string::npos) << e.what();
+  for (Kernel k : {Kernel::three_pass, Kernel::flash, Kernel::split_kv}) {
+    const Context ctx = Context::create(vulkan_test_options(k));
+    const Plan plan = ctx.plan(desc);
+    EXPECT_EQ(plan.kernel, k) << plan.reason;
+    EXPECT_NE(plan.reason.find("forced"), std::string::npos) << plan.reason;
   }
 }
 

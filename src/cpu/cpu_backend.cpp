@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-// The CPU backend. For now it runs the reference itself (double accumulation, one thread):
-// correct on every problem, slow on large ones. The blocked multithreaded fallback replaces
-// run() later without changing what callers see.
+// The CPU backend: the blocked, multithreaded fallback (src/cpu/fallback.cpp) for every call,
+// except when the caller asks for the probabilities, which only the reference materialises.
 #include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "core/backend.hpp"
+#include "cpu/fallback.hpp"
 #include "cpu/reference.hpp"
 
 namespace vkattn::detail {
@@ -30,36 +30,50 @@ std::string cpu_model_name() {
 
 class CpuBackend final : public BackendImpl {
  public:
-  CpuBackend() {
-    info_.backend = Backend::cpu;
-    info_.name = cpu_model_name();
-    info_.type = "cpu";
-    const unsigned threads = std::thread::hardware_concurrency();  // 0 when unknown
-    info_.threads = threads > 0 ? threads : 1;
-  }
+  CpuBackend() : info_(describe()), fallback_(info_.threads) {}
 
   [[nodiscard]] const DeviceInfo& info() const noexcept override { return info_; }
 
-  // Kernel families are a Vulkan notion: the CPU has a single path, so a forced kernel is
-  // ignored rather than refused (a test or benchmark that pins "flash" still runs on a
-  // machine without a GPU, and the plan's reason says what actually ran). The reference
-  // materialises a row of scores and can return P, which is what three_pass promises.
+  // Kernel families are a Vulkan notion: a forced kernel is ignored rather than refused (a
+  // test or benchmark that pins "flash" still runs on a machine without a GPU, and the plan's
+  // reason says what actually ran). The fallback is an online-softmax (flash-style) loop; the
+  // reference materialises score rows and returns P, which is what three_pass promises.
   [[nodiscard]] Plan plan(const Problem& problem, Kernel /*forced*/) const override {
     Plan plan;
-    plan.kernel = Kernel::three_pass;
-    plan.reason = "cpu: reference (double accumulation)";
     plan.rows_per_chunk = problem.len_q;
-    plan.workspace_bytes = 0;
+    if (problem.want_probs) {
+      plan.kernel = Kernel::three_pass;
+      plan.reason = "cpu: reference (double accumulation), probabilities requested";
+    } else {
+      plan.kernel = Kernel::flash;
+      plan.reason = std::string("cpu: blocked online softmax (") + fallback_.isa_name() + ", " +
+                    std::to_string(fallback_.threads()) + " threads)";
+    }
     return plan;
   }
 
-  void run(const Problem& problem, const Plan& /*plan*/, const AttentionInputs& in,
+  void run(const Problem& problem, const Plan& plan, const AttentionInputs& in,
            const AttentionOutputs& out) override {
-    write_outputs(problem, reference_attention(problem, in), out);
+    if (plan.kernel == Kernel::three_pass) {
+      write_outputs(problem, reference_attention(problem, in), out);
+    } else {
+      fallback_.run(problem, in, out);
+    }
   }
 
  private:
+  static DeviceInfo describe() {
+    DeviceInfo info;
+    info.backend = Backend::cpu;
+    info.name = cpu_model_name();
+    info.type = "cpu";
+    const unsigned threads = std::thread::hardware_concurrency();  // 0 when unknown
+    info.threads = threads > 0 ? threads : 1;
+    return info;
+  }
+
   DeviceInfo info_;
+  mutable CpuFallback fallback_;  // mutable: isa_name()/threads() are const, run() is not
 };
 
 }  // namespace

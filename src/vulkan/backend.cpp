@@ -16,6 +16,7 @@
 #include "vulkan/device.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
+#include "vulkan/flash.hpp"
 #include "vulkan/three_pass.hpp"
 #include "vulkan/transfer.hpp"
 
@@ -81,11 +82,12 @@ struct Sizes {
   std::uint64_t q, k, v, out, lse, mask, kv_lens, probs;
 };
 
-Sizes sizes_of(const Problem& p) {
-  return {bytes_of(p.batch, p.heads_q, p.len_q, p.dim_qk),
-          bytes_of(p.batch, p.heads_kv, p.len_kv, p.dim_qk),
-          bytes_of(p.batch, p.heads_kv, p.len_kv, p.dim_v),
-          bytes_of(p.batch, p.heads_q, p.len_q, p.dim_v),
+// Device sizes with the head dims a kernel stores (`dk`, `dv`: padded for flash).
+Sizes sizes_of(const Problem& p, std::int64_t dk, std::int64_t dv) {
+  return {bytes_of(p.batch, p.heads_q, p.len_q, dk),
+          bytes_of(p.batch, p.heads_kv, p.len_kv, dk),
+          bytes_of(p.batch, p.heads_kv, p.len_kv, dv),
+          bytes_of(p.batch, p.heads_q, p.len_q, dv),
           bytes_of(p.batch, p.heads_q, p.len_q, 1),
           static_cast<std::uint64_t>(vulkan::mask_elements(p)) * sizeof(float),
           static_cast<std::uint64_t>(p.has_kv_lens ? p.batch : 0) * sizeof(std::int32_t),
@@ -94,10 +96,12 @@ Sizes sizes_of(const Problem& p) {
 
 // Every tensor bound as one storage buffer must fit maxStorageBufferRange (the probabilities
 // readback is a transfer destination, never bound, so it is exempt).
-void check_storage_range(const Problem& p, std::uint64_t range) {
-  const Sizes s = sizes_of(p);
+void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv, std::uint64_t workspace,
+                         std::uint64_t range) {
+  const Sizes s = sizes_of(p, dk, dv);
   const std::pair<const char*, std::uint64_t> tensors[] = {{"q", s.q},   {"k", s.k},       {"v", s.v},
-                                                           {"out", s.out}, {"lse", s.lse}, {"mask", s.mask}};
+                                                           {"out", s.out}, {"lse", s.lse}, {"mask", s.mask},
+                                                           {"the workspace", workspace}};
   for (const auto& [name, bytes] : tensors) {
     if (bytes > range) {
       throw Error(ErrorCode::unsupported, std::string(name) + " needs " + mib(bytes) + " as f32 on the device, above maxStorageBufferRange " + mib(range));
@@ -195,30 +199,32 @@ class VulkanBackend final : public BackendImpl {
   [[nodiscard]] const DeviceInfo& info() const noexcept override { return info_; }
 
   [[nodiscard]] Plan plan(const Problem& problem, Kernel forced) const override {
-    if (forced == Kernel::flash || forced == Kernel::split_kv) {
-      throw Error(ErrorCode::unsupported,
-                  std::string("kernel ") + to_string(forced) + " is not implemented on the vulkan backend yet");
-    }
-    check_storage_range(problem, limits_.maxStorageBufferRange);
     if (!state_) throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
-    const vulkan::ThreePassShape shape = vulkan::plan_three_pass(problem, *state_->dev);
+    const auto [kernel, reason] = choose_kernel(problem, forced);
     Plan plan;
-    plan.kernel = Kernel::three_pass;
-    // Planner rule: three-pass is the only Vulkan kernel so far; say why it runs.
-    plan.reason = forced == Kernel::three_pass ? "three-pass: forced"
-                  : problem.want_probs         ? "three-pass: probabilities requested"
-                                               : "three-pass: only kernel built";
-    plan.rows_per_chunk = shape.rows_per_chunk;
-    plan.workspace_bytes = shape.workspace_bytes;
+    plan.kernel = kernel;
+    if (kernel == Kernel::three_pass) {
+      check_storage_range(problem, problem.dim_qk, problem.dim_v, 0, limits_.maxStorageBufferRange);
+      const vulkan::ThreePassShape shape = vulkan::plan_three_pass(problem, *state_->dev);
+      plan.reason = reason;
+      plan.rows_per_chunk = shape.rows_per_chunk;
+      plan.workspace_bytes = shape.workspace_bytes;
+    } else {
+      const vulkan::FlashShape shape = vulkan::plan_flash(problem, *state_->dev, kernel == Kernel::split_kv);
+      check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes, limits_.maxStorageBufferRange);
+      plan.reason = reason + "; " + shape.why_splits;
+      plan.rows_per_chunk = problem.len_q;
+      plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
+    }
     return plan;
   }
 
-  void run(const Problem& problem, const Plan& /*plan*/, const AttentionInputs& in,
+  void run(const Problem& problem, const Plan& plan, const AttentionInputs& in,
            const AttentionOutputs& out) override {
     if (!state_) throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
     if (lost_) throw Error(ErrorCode::device_lost, "the Vulkan device was lost earlier; recreate the Context");
     try {
-      run_three_pass(problem, in, out);
+      run_call(problem, plan, in, out);
     } catch (...) {
       try {
         rethrow_translated(false);
@@ -230,13 +236,44 @@ class VulkanBackend final : public BackendImpl {
   }
 
  private:
-  void run_three_pass(const Problem& p, const AttentionInputs& in, const AttentionOutputs& out) {
+  // The planner's rules, in order; each returns the one-line reason Plan carries.
+  static std::pair<Kernel, std::string> choose_kernel(const Problem& p, Kernel forced) {
+    if (p.want_probs) {
+      // Only the three-pass kernel materialises P.
+      if (forced == Kernel::flash || forced == Kernel::split_kv) {
+        throw Error(ErrorCode::unsupported, std::string("kernel ") + to_string(forced) +
+                                                " cannot return attention probabilities; use three-pass");
+      }
+      return {Kernel::three_pass, "three-pass: probabilities requested"};
+    }
+    if (forced != Kernel::automatic) return {forced, std::string(to_string(forced)) + ": forced"};
+    // Few query rows per KV head over many keys: one workgroup per KV head would leave the
+    // device idle, so slice the keys (decode, KV caches).
+    const std::int64_t rows_per_kv_head = p.group() * p.len_q;
+    if (p.len_q <= 16 && p.len_kv >= 512 && rows_per_kv_head <= 64) {
+      return {Kernel::split_kv, "split-kv: Lq=" + std::to_string(p.len_q) + ", Lkv=" + std::to_string(p.len_kv)};
+    }
+    return {Kernel::flash, "flash: fused online softmax, O(L) memory"};
+  }
+
+  void run_call(const Problem& p, const Plan& plan, const AttentionInputs& in, const AttentionOutputs& out) {
     State& st = *state_;
     vulkan::Memory& memory = st.memory;
     const vk::raii::CommandBuffer& cmd = st.cmd;
-    check_storage_range(p, limits_.maxStorageBufferRange);
-    const vulkan::ThreePassShape shape = vulkan::plan_three_pass(p, *st.dev);
-    const Sizes s = sizes_of(p);
+    const bool fused = plan.kernel != Kernel::three_pass;
+    vulkan::ThreePassShape shape;
+    vulkan::FlashShape fshape;
+    if (fused) {
+      fshape = vulkan::plan_flash(p, *st.dev, plan.kernel == Kernel::split_kv);
+    } else {
+      shape = vulkan::plan_three_pass(p, *st.dev);
+    }
+    // Flash kernels read zero-padded head dims (see flash_attn.comp).
+    const std::int64_t dk = fused ? fshape.dk : p.dim_qk;
+    const std::int64_t dv = fused ? fshape.dv : p.dim_v;
+    const std::uint64_t workspace_bytes = fused ? fshape.workspace_bytes : shape.workspace_bytes;
+    check_storage_range(p, dk, dv, workspace_bytes, limits_.maxStorageBufferRange);
+    const Sizes s = sizes_of(p, dk, dv);
     const bool want_probs = !out.probs.empty();
 
     // Upload: pack straight into mapped memory (or the staging twin).
@@ -248,26 +285,20 @@ class VulkanBackend final : public BackendImpl {
     vulkan::Slot* lens = s.kv_lens > 0 ? &memory.get(Role::kv_lens, s.kv_lens, Access::upload) : nullptr;
     vulkan::Slot& o = memory.get(Role::out, s.out, Access::download);
     vulkan::Slot& lse = memory.get(Role::lse, s.lse, Access::download);
-    vulkan::Slot& work = memory.get(Role::workspace, shape.workspace_bytes, Access::device);
+    vulkan::Slot& work = memory.get(Role::workspace, std::max<std::uint64_t>(workspace_bytes, 256), Access::device);
     vulkan::Slot* probs = want_probs ? &memory.get(Role::probs, s.probs, Access::readback) : nullptr;
 
-    vulkan::pack_bhld(in.q, static_cast<float*>(q.host()));
-    vulkan::pack_bhld(in.k, static_cast<float*>(k.host()));
-    vulkan::pack_bhld(in.v, static_cast<float*>(v.host()));
+    vulkan::pack_bhld(in.q, static_cast<float*>(q.host()), dk);
+    vulkan::pack_bhld(in.k, static_cast<float*>(k.host()), dk);
+    vulkan::pack_bhld(in.v, static_cast<float*>(v.host()), dv);
     if (mask != nullptr) vulkan::pack_mask(*in.mask, static_cast<float*>(mask->host()));
     if (lens != nullptr) std::memcpy(lens->host(), in.kv_lens.data(), s.kv_lens);
 
     const vulkan::Binding dummy_binding{*dummy.device.buffer, 256};
-    const vulkan::ThreePassIo io{
-        .q = {*q.device.buffer, s.q},
-        .k = {*k.device.buffer, s.k},
-        .v = {*v.device.buffer, s.v},
-        .mask = mask != nullptr ? vulkan::Binding{*mask->device.buffer, s.mask} : dummy_binding,
-        .kv_lens = lens != nullptr ? vulkan::Binding{*lens->device.buffer, s.kv_lens} : dummy_binding,
-        .out = {*o.device.buffer, s.out},
-        .lse = {*lse.device.buffer, s.lse},
-        .workspace = {*work.device.buffer, shape.workspace_bytes},
-        .probs = probs != nullptr ? *probs->device.buffer : vk::Buffer{}};
+    const vulkan::Binding q_b{*q.device.buffer, s.q}, k_b{*k.device.buffer, s.k}, v_b{*v.device.buffer, s.v};
+    const vulkan::Binding mask_b = mask != nullptr ? vulkan::Binding{*mask->device.buffer, s.mask} : dummy_binding;
+    const vulkan::Binding lens_b = lens != nullptr ? vulkan::Binding{*lens->device.buffer, s.kv_lens} : dummy_binding;
+    const vulkan::Binding o_b{*o.device.buffer, s.out}, lse_b{*lse.device.buffer, s.lse};
 
     using Stage = vk::PipelineStageFlagBits;
     using Acc = vk::AccessFlagBits;
@@ -290,8 +321,20 @@ class VulkanBackend final : public BackendImpl {
     // Staged inputs must land before the shaders read them.
     if (staged_inputs) barrier(Stage::eTransfer, Stage::eComputeShader, Acc::eTransferWrite, Acc::eShaderRead);
 
-    const vk::raii::DescriptorSets sets =
-        vulkan::record_three_pass(st.dev->device, st.descriptors, st.pipelines, cmd, p, shape, io);
+    const vk::raii::DescriptorSets sets = [&] {
+      if (fused) {
+        const std::uint64_t lse_bytes = std::max<std::uint64_t>(fshape.partial_lse_bytes, 256);
+        vulkan::Slot& partial_lse = memory.get(Role::partial_lse, lse_bytes, Access::device);
+        const vulkan::FlashIo io{q_b, k_b, v_b, mask_b, lens_b, o_b, lse_b,
+                                 {*work.device.buffer, std::max<std::uint64_t>(workspace_bytes, 256)},
+                                 {*partial_lse.device.buffer, lse_bytes}};
+        return vulkan::record_flash(st.dev->device, st.descriptors, st.pipelines, cmd, p, fshape, io);
+      }
+      const vulkan::ThreePassIo io{q_b, k_b, v_b, mask_b, lens_b, o_b, lse_b,
+                                   {*work.device.buffer, shape.workspace_bytes},
+                                   probs != nullptr ? *probs->device.buffer : vk::Buffer{}};
+      return vulkan::record_three_pass(st.dev->device, st.descriptors, st.pipelines, cmd, p, shape, io);
+    }();
 
     // O and LSE (and P copies) are read next by transfers to staging or by the host.
     barrier(Stage::eComputeShader | Stage::eTransfer, Stage::eTransfer | Stage::eHost,
@@ -310,7 +353,7 @@ class VulkanBackend final : public BackendImpl {
       throw Error(ErrorCode::vulkan_error, "vkWaitForFences returned " + vk::to_string(waited));
     }
 
-    vulkan::unpack_bhld(static_cast<const float*>(o.host()), out.out);
+    vulkan::unpack_bhld(static_cast<const float*>(o.host()), out.out, dv);
     if (!out.lse.empty()) std::memcpy(out.lse.data(), lse.host(), out.lse.size_bytes());
     if (probs != nullptr) std::memcpy(out.probs.data(), probs->host(), out.probs.size_bytes());
   }

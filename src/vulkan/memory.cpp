@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <atomic>
 
 #include "vulkan/tuning.hpp"
 
@@ -18,6 +19,8 @@ using BU = vk::BufferUsageFlagBits;
 constexpr vk::DeviceSize kGranule = 64 * 1024;
 
 std::atomic<bool> g_force_staging{false};
+
+std::atomic<int> injected_failures{0};  // see fail_next_allocations
 
 vk::DeviceSize round_up(vk::DeviceSize n) { return (std::max<vk::DeviceSize>(n, 1) + kGranule - 1) / kGranule * kGranule; }
 
@@ -57,7 +60,12 @@ std::int64_t Memory::find_type(std::uint32_t allowed, vk::MemoryPropertyFlags re
   return fallback;
 }
 
+void fail_next_allocations(int count) noexcept { injected_failures.store(count); }
+
 Buffer Memory::create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place place) const {
+  // Test hook: fail before any Vulkan call, exactly as a failing vkAllocateMemory reports.
+  if (injected_failures.load() > 0 && injected_failures.fetch_sub(1) > 0)
+    throw vk::OutOfDeviceMemoryError("vkAllocateMemory (injected by fail_next_allocations)");
   Buffer b;
   b.buffer = vk::raii::Buffer(*device_, vk::BufferCreateInfo{.size = bytes, .usage = usage,
                                                              .sharingMode = vk::SharingMode::eExclusive});

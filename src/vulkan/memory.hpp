@@ -21,7 +21,7 @@ struct Buffer {
 };
 
 // What a cached buffer holds; each role owns one slot.
-enum class Role : std::uint8_t { q, k, v, mask, kv_lens, out, lse, workspace, probs, dummy, count };
+enum class Role : std::uint8_t { q, k, v, mask, kv_lens, out, lse, workspace, partial_lse, probs, dummy, count };
 
 // How a role's data moves.
 enum class Access : std::uint8_t {
@@ -63,5 +63,9 @@ class Memory {
   bool direct_ = false;
   std::array<Slot, static_cast<std::size_t>(Role::count)> slots_;
 };
+
+// Test hook: the next `count` buffer allocations throw vk::OutOfDeviceMemoryError, as a full
+// device heap would, so tests reach the out-of-memory path on any driver. Thread-safe.
+void fail_next_allocations(int count) noexcept;
 
 }  // namespace vkattn::vulkan

@@ -74,4 +74,33 @@ PipelineRef Pipelines::get(const PipelineKey& key) {
   return {*pipelines_.at(key), *layout.pipeline, *layout.set};
 }
 
+void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set, std::span<const Binding> bindings) {
+  std::vector<vk::DescriptorBufferInfo> infos;
+  infos.reserve(bindings.size());
+  std::vector<vk::WriteDescriptorSet> writes;
+  for (std::uint32_t i = 0; i < bindings.size(); ++i) {
+    infos.push_back({.buffer = bindings[i].buffer, .offset = 0, .range = bindings[i].bytes});
+    writes.push_back(vk::WriteDescriptorSet{.dstSet = set,
+                                            .dstBinding = i,
+                                            .descriptorCount = 1,
+                                            .descriptorType = vk::DescriptorType::eStorageBuffer,
+                                            .pBufferInfo = &infos.back()});
+  }
+  device.updateDescriptorSets(writes, {});
+}
+
+void dispatch(const vk::raii::CommandBuffer& cmd, const PipelineRef& pipe, vk::DescriptorSet set,
+              const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y, std::uint64_t z) {
+  cmd.bindPipeline(vk::PipelineBindPoint::eCompute, pipe.pipeline);
+  cmd.bindDescriptorSets(vk::PipelineBindPoint::eCompute, pipe.layout, 0, set, {});
+  cmd.pushConstants<gpu::AttentionParams>(pipe.layout, vk::ShaderStageFlagBits::eCompute, 0, params);
+  cmd.dispatch(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), static_cast<std::uint32_t>(z));
+}
+
+void memory_barrier(const vk::raii::CommandBuffer& cmd, vk::PipelineStageFlags src, vk::PipelineStageFlags dst,
+                    vk::AccessFlags src_access, vk::AccessFlags dst_access) {
+  cmd.pipelineBarrier(src, dst, {}, vk::MemoryBarrier{.srcAccessMask = src_access, .dstAccessMask = dst_access},
+                      {}, {});
+}
+
 }  // namespace vkattn::vulkan

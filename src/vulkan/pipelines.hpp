@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
+
+#include "interface.h"
 
 #include "vulkan/shaders.hpp"
 #include "vulkan/vk.hpp"
@@ -18,7 +21,7 @@ namespace vkattn::vulkan {
 
 // Values of the specialization constants, indexed by the VKATTN_SPEC_* ids. Every id is
 // always provided; a shader ignores the ones it does not declare.
-using SpecValues = std::array<std::uint32_t, 6>;
+using SpecValues = std::array<std::uint32_t, 7>;
 
 struct PipelineKey {
   gpu::ShaderId shader;
@@ -33,6 +36,23 @@ struct PipelineRef {
   vk::PipelineLayout layout;
   vk::DescriptorSetLayout set_layout;
 };
+
+// A buffer bound as storage and the bytes of it the pass may touch.
+struct Binding {
+  vk::Buffer buffer;
+  vk::DeviceSize bytes = 0;
+};
+
+// Points binding i of `set` at bindings[i], for i in 0..size-1.
+void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set, std::span<const Binding> bindings);
+
+// Binds `pipe` and `set`, pushes `params` and dispatches the (x, y, z) grid.
+void dispatch(const vk::raii::CommandBuffer& cmd, const PipelineRef& pipe, vk::DescriptorSet set,
+              const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y, std::uint64_t z);
+
+// A global memory barrier between pipeline stages.
+void memory_barrier(const vk::raii::CommandBuffer& cmd, vk::PipelineStageFlags src, vk::PipelineStageFlags dst,
+                    vk::AccessFlags src_access, vk::AccessFlags dst_access);
 
 class Pipelines {
  public:

@@ -135,7 +135,7 @@ vk::raii::DescriptorSets record_three_pass(const vk::raii::Device& device, const
                                            Pipelines& pipelines, const vk::raii::CommandBuffer& cmd,
                                            const detail::Problem& p, const ThreePassShape& s,
                                            const ThreePassIo& io) {
-  const auto spec = [](const TileConfig& t) { return SpecValues{t.wg, t.tile_m, t.tile_n, t.tile_k, 0, 0}; };
+  const auto spec = [](const TileConfig& t) { return SpecValues{t.wg, t.tile_m, t.tile_n, t.tile_k, 0, 0, 0}; };
   const PipelineRef qk = pipelines.get({gpu::ShaderId::qk_scores, 5, spec(s.qk)});
   const PipelineRef sm = pipelines.get({gpu::ShaderId::softmax, 2, spec(s.softmax)});
   const PipelineRef ws = pipelines.get({gpu::ShaderId::weighted_sum, 3, spec(s.weighted)});
@@ -148,35 +148,14 @@ vk::raii::DescriptorSets record_three_pass(const vk::raii::Device& device, const
   const std::array<std::vector<Binding>, 3> bindings{{{io.q, io.k, io.mask, io.kv_lens, io.workspace},
                                                       {io.workspace, io.lse},
                                                       {io.workspace, io.v, io.out}}};
-  std::vector<vk::DescriptorBufferInfo> infos;
-  infos.reserve(10);
-  std::vector<vk::WriteDescriptorSet> writes;
-  for (std::size_t set = 0; set < 3; ++set) {
-    for (std::uint32_t i = 0; i < bindings[set].size(); ++i) {
-      infos.push_back({.buffer = bindings[set][i].buffer, .offset = 0, .range = bindings[set][i].bytes});
-      writes.push_back(vk::WriteDescriptorSet{.dstSet = *sets[set],
-                                              .dstBinding = i,
-                                              .descriptorCount = 1,
-                                              .descriptorType = vk::DescriptorType::eStorageBuffer,
-                                              .pBufferInfo = &infos.back()});
-    }
-  }
-  device.updateDescriptorSets(writes, {});
+  for (std::size_t set = 0; set < 3; ++set) write_bindings(device, *sets[set], bindings[set]);
 
   using Stage = vk::PipelineStageFlagBits;
   using Access = vk::AccessFlagBits;
   const auto barrier = [&](vk::PipelineStageFlags src, vk::PipelineStageFlags dst, vk::AccessFlags src_access,
-                           vk::AccessFlags dst_access) {
-    const vk::MemoryBarrier b{.srcAccessMask = src_access, .dstAccessMask = dst_access};
-    cmd.pipelineBarrier(src, dst, {}, b, {}, {});
-  };
+                           vk::AccessFlags dst_access) { memory_barrier(cmd, src, dst, src_access, dst_access); };
   const auto run = [&](const PipelineRef& pipe, vk::DescriptorSet set, const gpu::AttentionParams& params,
-                       std::uint64_t x, std::uint64_t y, std::uint64_t z) {
-    cmd.bindPipeline(vk::PipelineBindPoint::eCompute, pipe.pipeline);
-    cmd.bindDescriptorSets(vk::PipelineBindPoint::eCompute, pipe.layout, 0, set, {});
-    cmd.pushConstants<gpu::AttentionParams>(pipe.layout, vk::ShaderStageFlagBits::eCompute, 0, params);
-    cmd.dispatch(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), static_cast<std::uint32_t>(z));
-  };
+                       std::uint64_t x, std::uint64_t y, std::uint64_t z) { dispatch(cmd, pipe, set, params, x, y, z); };
 
   const gpu::AttentionParams base = base_params(p);
   const std::int64_t bh_total = p.batch * p.heads_q;

@@ -35,12 +35,6 @@ struct ThreePassShape {
 // limit (workgroup counts, llvmpipe's loop limit) rules the problem out.
 [[nodiscard]] ThreePassShape plan_three_pass(const detail::Problem& problem, const Device& device);
 
-// A buffer bound as storage and the bytes of it the pass may touch.
-struct Binding {
-  vk::Buffer buffer;
-  vk::DeviceSize bytes = 0;
-};
-
 struct ThreePassIo {
   Binding q, k, v, mask, kv_lens, out, lse, workspace;  // mask/kv_lens: dummy when absent
   vk::Buffer probs;  // host-visible [B, Hq, Lq, Lkv] readback, or null when not requested

@@ -2,6 +2,7 @@
 // Strided user views <-> contiguous f32 device layouts.
 #include "vulkan/transfer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -12,7 +13,7 @@ namespace vkattn::vulkan {
 using detail::load_as_float;
 using detail::offset_of;
 
-void pack_bhld(const TensorView& view, float* dst) noexcept {
+void pack_bhld(const TensorView& view, float* dst, std::int64_t padded_d) noexcept {
   const auto [B, H, L, D] = view.shape;
   // Rows of f32 with unit stride are the common case (BHLD or BLHD f32): copy them whole.
   const bool rows_f32 = view.dtype == DType::f32 && (view.strides[3] == 1 || D == 1);
@@ -26,7 +27,8 @@ void pack_bhld(const TensorView& view, float* dst) noexcept {
           for (std::int64_t d = 0; d < D; ++d)
             dst[d] = load_as_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]));
         }
-        dst += D;
+        std::fill(dst + D, dst + padded_d, 0.0f);
+        dst += padded_d;
       }
 }
 
@@ -42,14 +44,15 @@ void pack_mask(const TensorView& mask, float* dst) noexcept {
         }
 }
 
-void unpack_bhld(const float* src, const MutableTensorView& view) noexcept {
+void unpack_bhld(const float* src, const MutableTensorView& view, std::int64_t padded_d) noexcept {
   const auto [B, H, L, D] = view.shape;
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t h = 0; h < H; ++h)
       for (std::int64_t l = 0; l < L; ++l) {
         const std::size_t row = offset_of(view, b, h, l, 0);
         for (std::int64_t d = 0; d < D; ++d)
-          detail::store_from_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]), *src++);
+          detail::store_from_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]), src[d]);
+        src += padded_d;
       }
 }
 

@@ -11,15 +11,21 @@
 
 namespace vkattn::vulkan {
 
-// Writes `view` (any strides and storage type) to `dst` as contiguous [B, H, L, D] f32.
-void pack_bhld(const TensorView& view, float* dst) noexcept;
+// Writes `view` (any strides and storage type) to `dst` as contiguous [B, H, L, row] f32 with
+// row = padded_d >= D; the padding is zero (kernels with a padded head dim read it).
+void pack_bhld(const TensorView& view, float* dst, std::int64_t padded_d) noexcept;
+inline void pack_bhld(const TensorView& view, float* dst) noexcept { pack_bhld(view, dst, view.shape[3]); }
 
 // Writes `mask` as an additive f32 tensor of the mask's own shape (contiguous): boolean
 // true -> 0, false -> -inf; float masks converted to f32.
 void pack_mask(const TensorView& mask, float* dst) noexcept;
 
-// Writes contiguous [B, H, L, D] f32 `src` into `view`, rounding to its dtype.
-void unpack_bhld(const float* src, const MutableTensorView& view) noexcept;
+// Writes contiguous [B, H, L, row] f32 `src` (row = padded_d >= D) into `view`, rounding to
+// its dtype.
+void unpack_bhld(const float* src, const MutableTensorView& view, std::int64_t padded_d) noexcept;
+inline void unpack_bhld(const float* src, const MutableTensorView& view) noexcept {
+  unpack_bhld(src, view, view.shape[3]);
+}
 
 // The push constants every pass shares, before chunk fields (row_begin, row_count,
 // bh_begin) are filled in.

@@ -1,0 +1,158 @@
+#version 450
+// SPDX-License-Identifier: MIT
+//
+// Split-KV decode partial pass for CPU drivers (lavapipe): few query rows, many keys.
+//
+// Algorithm: a workgroup is one subgroup of WG_SIZE lanes and owns ROWS query rows (all of
+// them in every lane, so q is uniform); lane l runs its own online softmax over the keys
+// l, l + WG_SIZE, ... of the workgroup's key slice, keeping (m, l, acc) per row. Each lane
+// loads only its own key's K/V rows (vec4 loads), so the key loop has no cross-lane
+// operation at all: on llvmpipe every shuffle/broadcast/reduction is a scalar loop over the
+// lanes and dominated flash_attn.comp's decode. The lanes are merged once at the end:
+// M = max m, w = exp(m - M), O = Σ w·acc / Σ w·l (subgroupMax/subgroupAdd).
+//
+// Rows: as in flash_attn.comp, the G = Hq/Hkv query heads of one KV head form G·Lq rows
+// (g-major). Workgroup (x, y, z) = (block of ROWS rows, b·Hkv + kv head, key split); with
+// gl_NumWorkGroups.z > 1 each split writes a normalised partial output and LSE at slot z
+// for combine.comp. Bindings and layouts equal flash_attn.comp's (K/V read as vec4: the
+// padded head dims DK, DV are multiples of 16). Only the key loop is a real loop (once per
+// WG_SIZE keys), kept under llvmpipe's loop budget by the planner (src/vulkan/flash.cpp).
+// Constants: WG_SIZE (= subgroup size), ROWS, DK, DV.
+// Must match: src/cpu/reference.cpp (reference_attention), via key_visible() in common.glsl.
+
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
+#include "common.glsl"
+
+layout(constant_id = VKATTN_SPEC_WORKGROUP_SIZE) const uint WG_SIZE = 8;
+layout(constant_id = VKATTN_SPEC_TILE_M) const uint ROWS = 4;
+layout(constant_id = VKATTN_SPEC_HEAD_DIM) const uint DK = 64;
+layout(constant_id = VKATTN_SPEC_HEAD_DIM_V) const uint DV = 64;
+
+layout(local_size_x_id = VKATTN_SPEC_WORKGROUP_SIZE, local_size_y = 1, local_size_z = 1) in;
+
+layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
+layout(std430, binding = 1) readonly buffer KBuffer { vec4 k_data[]; };
+layout(std430, binding = 2) readonly buffer VBuffer { vec4 v_data[]; };
+layout(std430, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
+layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
+layout(std430, binding = 5) writeonly buffer OBuffer { float o_data[]; };
+layout(std430, binding = 6) writeonly buffer LseBuffer { float lse_data[]; };
+
+const uint DK4 = DK / 4u;
+const uint DV4 = DV / 4u;
+
+void main() {
+  const uint group = p.heads_q / p.heads_kv;
+  const uint n_rows = group * p.len_q;
+  const uint bkv = gl_WorkGroupID.y;
+  const uint b = bkv / p.heads_kv;
+  const uint kv_head = bkv % p.heads_kv;
+  const uint kv_len = (p.flags & VKATTN_FLAG_KV_LENS) != 0u ? uint(kv_lens[b]) : p.len_kv;
+  const bool has_mask = (p.flags & VKATTN_FLAG_MASK) != 0u;
+  const uint rows_total = p.batch * p.heads_q * p.len_q;
+  const uint lane = gl_SubgroupInvocationID;
+
+  bool row_ok[ROWS];
+  uint row_i[ROWS];
+  uint row_h[ROWS];
+  vec4 q[ROWS][DK4];
+  vec4 acc[ROWS][DV4];
+  float m[ROWS];
+  float l[ROWS];
+
+  // The rows are the same in every lane, so the union of their visible key intervals needs
+  // no shared memory.
+  int lo = int(kv_len);
+  int hi = 0;
+  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+    const uint row = gl_WorkGroupID.x * ROWS + r;
+    row_ok[r] = row < n_rows;
+    const uint g = row_ok[r] ? row / p.len_q : 0u;
+    row_i[r] = row_ok[r] ? row % p.len_q : 0u;
+    row_h[r] = kv_head * group + g;
+    m[r] = NEG_INF;
+    l[r] = 0.0;
+    const uint q_base = ((b * p.heads_q + row_h[r]) * p.len_q + row_i[r]) * DK;
+    // Scale folded into q: one multiply per element instead of one per score.
+    [[unroll]] for (uint d = 0u; d < DK4; ++d) {
+      const uint e = q_base + 4u * d;
+      q[r][d] = row_ok[r] ? vec4(q_data[e], q_data[e + 1u], q_data[e + 2u], q_data[e + 3u]) * p.scale : vec4(0.0);
+    }
+    [[unroll]] for (uint d = 0u; d < DV4; ++d) acc[r][d] = vec4(0.0);
+    if (row_ok[r]) {
+      int diag = int(row_i[r]);
+      if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
+      int rlo = 0;
+      int rhi = int(kv_len);
+      if (p.causal != VKATTN_CAUSAL_NONE) rhi = min(rhi, diag + 1);
+      if (p.window_right >= 0) rhi = min(rhi, diag + p.window_right + 1);
+      if (p.window_left >= 0) rlo = max(rlo, diag - p.window_left);
+      if (rlo < rhi) {  // an empty row must not widen the union
+        lo = min(lo, rlo);
+        hi = max(hi, rhi);
+      }
+    }
+  }
+
+  if (gl_NumWorkGroups.z > 1u && hi > lo) {
+    // Slice of the visible range for this split, in steps of WG_SIZE keys.
+    const int steps = (hi - lo + int(WG_SIZE) - 1) / int(WG_SIZE);
+    const int per_split = (steps + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
+    const int begin = lo + int(gl_WorkGroupID.z) * per_split * int(WG_SIZE);
+    hi = min(hi, begin + per_split * int(WG_SIZE));
+    lo = begin;
+  }
+
+  const uint kv_base = bkv * p.len_kv;
+  for (int j = lo + int(lane); j < hi; j += int(WG_SIZE)) {
+    const uint kj = uint(j);
+    const uint k_row = (kv_base + kj) * DK4;
+    const uint v_row = (kv_base + kj) * DV4;
+    vec4 s4[ROWS];
+    [[unroll]] for (uint r = 0u; r < ROWS; ++r) s4[r] = vec4(0.0);
+    [[unroll]] for (uint d = 0u; d < DK4; ++d) {
+      const vec4 kd = k_data[k_row + d];
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) s4[r] += q[r][d] * kd;
+    }
+    float p_r[ROWS];
+    [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+      float x = apply_softcap(s4[r].x + s4[r].y + s4[r].z + s4[r].w);
+      if (has_mask && kj < p.len_kv) x += mask_data[mask_offset(b, row_h[r], row_i[r], kj)];
+      if (!row_ok[r] || !key_visible(row_i[r], kj, kv_len)) x = NEG_INF;
+      const float m_new = max(m[r], x);
+      // exp(-inf - -inf) would be NaN: nothing visible yet keeps everything at zero.
+      const float correction = m_new == NEG_INF ? 1.0 : exp(m[r] - m_new);
+      p_r[r] = x == NEG_INF ? 0.0 : exp(x - m_new);
+      l[r] = l[r] * correction + p_r[r];
+      m[r] = m_new;
+      [[unroll]] for (uint d = 0u; d < DV4; ++d) acc[r][d] *= correction;
+    }
+    [[unroll]] for (uint d = 0u; d < DV4; ++d) {
+      const vec4 vd = v_data[v_row + d];
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r][d] += p_r[r] * vd;
+    }
+  }
+
+  // Merge the lanes' online softmaxes.
+  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+    const float m_all = subgroupMax(m[r]);
+    const float w = m[r] == NEG_INF ? 0.0 : exp(m[r] - m_all);
+    const float l_all = subgroupAdd(l[r] * w);
+    const float inv = l_all > 0.0 ? 1.0 / l_all : 0.0;  // a row that saw no key: 0, LSE -inf
+    const uint out_row = gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
+    [[unroll]] for (uint d = 0u; d < DV4; ++d) {
+      const vec4 o = subgroupAdd(acc[r][d] * w) * inv;
+      if (row_ok[r] && lane == 0u) {
+        o_data[out_row * DV + 4u * d] = o.x;
+        o_data[out_row * DV + 4u * d + 1u] = o.y;
+        o_data[out_row * DV + 4u * d + 2u] = o.z;
+        o_data[out_row * DV + 4u * d + 3u] = o.w;
+      }
+    }
+    if (row_ok[r] && lane == 0u) lse_data[out_row] = l_all > 0.0 ? m_all + log(l_all) : NEG_INF;
+  }
+}

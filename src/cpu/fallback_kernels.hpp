@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The hot loops of the CPU fallback, behind a table of function pointers so one binary
+// carries an AVX2+FMA build and a portable build and picks one at run time (no
+// -march=native in anything we ship). Both builds come from the same source,
+// fallback_kernels.inc, compiled twice: fallback_avx2.cpp and fallback_generic.cpp.
+
+#include <cstddef>
+
+namespace vkattn::detail {
+
+struct FallbackKernels {
+  const char* name;  // "avx2-fma" or "generic"
+  // c[m][n] (+)= a[m][k] · b[k][n] in f32; a and c row-major with the given row strides.
+  // b is read in strips of 16 columns (the last may be 8): strip s starts at b + s·b_step,
+  // with row stride ldb (b_step = 16 for plain row-major b; 16·k for the panels below).
+  // n must be a multiple of 8; b and c must have n readable (writable) columns per row.
+  void (*gemm)(int m, int n, int k, const float* a, std::ptrdiff_t lda, const float* b,
+               std::ptrdiff_t ldb, std::ptrdiff_t b_step, float* c, std::ptrdiff_t ldc,
+               bool accumulate);
+  // s[r][j] = dot(q[r][0, d), k[j][0, d)) for r < m, j < n: the score block for few rows
+  // (decode), reading K rows in place instead of packing Kᵀ for a handful of rows.
+  void (*dot_rows)(int m, int n, int d, const float* q, std::ptrdiff_t ldq, const float* k,
+                   std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
+  // One online-softmax step over `rows` rows of a score block s[rows][n8] (n8 a multiple of
+  // 8; excluded scores are -inf): per row, m <- max(m, max s), s <- exp(s - m),
+  // l <- l·exp(m_old - m) + sum s, o[row][0, dvp) *= exp(m_old - m). A row whose max stays
+  // -inf gets all-zero weights (never NaN).
+  void (*online_softmax)(float* s, std::ptrdiff_t lds, int rows, int n8, float* m, float* l,
+                         float* o, std::ptrdiff_t ldo, int dvp);
+  // Kᵀ in panels: for src [rows][cols], dst[r / 16][c][r % 16] = src[r][c], rows padded
+  // with zeros to a multiple of 16. As a gemm b operand: ldb = 16, b_step = 16·cols.
+  void (*pack_transposed)(const float* src, std::ptrdiff_t lds, int rows, int cols, float* dst);
+  // V in panels: dst[c / 16][r][c % 16] = src[r][c], cols padded with zeros to a multiple of
+  // 16. As a gemm b operand: ldb = 16,
+  // b_step = 16·rows.
+  void (*pack_panels)(const float* src, std::ptrdiff_t lds, int rows, int cols, float* dst);
+};
+
+// Each is defined in its own translation unit.
+[[nodiscard]] const FallbackKernels& fallback_kernels_generic() noexcept;
+// nullptr when the build has no AVX2 variant (not x86-64 GCC/Clang).
+[[nodiscard]] const FallbackKernels* fallback_kernels_avx2() noexcept;
+
+}  // namespace vkattn::detail

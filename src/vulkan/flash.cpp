@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+// Flash and split-KV: tile choice, split count, and recording.
+#include "vulkan/flash.hpp"
+
+#include <algorithm>
+#include <array>
+#include <thread>
+
+#include "vkattn/error.hpp"
+#include "vulkan/transfer.hpp"
+
+namespace vkattn::vulkan {
+namespace {
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+
+// llvmpipe ends shader loops after 65,535 iterations in total per invocation; in
+// flash_attn.comp only the key loop is a loop (once per key block), plus the combine-free
+// set-up, so a slice holds at most this many key blocks.
+constexpr std::uint64_t kLoopBudget = 60000;
+
+}  // namespace
+
+std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept { return s.decode ? s.rows : s.wg * s.rows; }
+
+std::uint32_t padded_head_dim(std::int64_t d) noexcept {
+  // Multiples of 16 (a multiple of the shader's SG) up to 64, then of 32: at most 10
+  // distinct values for 1..256, so few pipelines to compile.
+  const auto u = static_cast<std::uint32_t>(d);
+  return u <= 64 ? std::max(16u, (u + 15) / 16 * 16) : (u + 31) / 32 * 32;
+}
+
+FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split_kv) {
+  FlashShape s;
+  const std::uint32_t subgroup = std::max<std::uint32_t>(device.info.subgroup_size, 1);
+  const bool cpu_device = device.info.type == "cpu";
+  s.dk = padded_head_dim(p.dim_qk);
+  s.dv = padded_head_dim(p.dim_v);
+  // Shuffle-shared K/V loads need the subgroup to be exactly SG lanes dividing the padded
+  // head dims (multiples of 16): true of CPU drivers, whose subgroup is one SIMD register.
+  s.shuffle_loads = cpu_device && subgroup <= 16 && 16 % subgroup == 0;
+  s.sg = s.shuffle_loads ? subgroup : 16;
+  if (cpu_device) {
+    // CPU drivers run one workgroup per thread: a single subgroup needs no barriers. Every
+    // broadcast K/V element feeds `rows` FMAs per lane; measured on lavapipe (D=64 prefill,
+    // docs/performance.md): 1 row 1.5, 2 rows 2.1, 4 rows 3.5, 8 rows 4.9 GFLOP/s, with two
+    // keys per step halving the softmax bookkeeping.
+    // Few rows per KV head (decode) must not leave lanes idle: rows shrink to what there is.
+    s.wg = subgroup;
+    const std::uint64_t rows_per_head = static_cast<std::uint64_t>(p.group() * p.len_q);
+    s.rows = 1;
+    // LLVM's compile time grows with the unrolled body (rows · head dim): cap it so a
+    // D=256 pipeline compiles in seconds, not minutes.
+    const std::uint32_t max_rows = std::max<std::uint32_t>(1, 512 / std::max(s.dk, s.dv));
+    while (s.rows < std::min<std::uint32_t>(8, max_rows) && std::uint64_t{s.wg} * s.rows < rows_per_head) s.rows *= 2;
+    s.key_block = 2;
+  } else {
+    // GPUs: several subgroups per workgroup to hide latency; one row per invocation keeps
+    // the register file (q, acc: dk + dv floats) within bounds.
+    s.wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup), device.limits.maxComputeWorkGroupInvocations);
+    s.rows = 1;
+    s.key_block = 2;
+  }
+  const std::uint64_t decode_rows = static_cast<std::uint64_t>(p.group() * p.len_q);
+  if (split_kv && s.shuffle_loads && decode_rows <= 8) {
+    // Decode on a CPU driver: flash_decode.comp puts keys on lanes, so the key loop needs no
+    // cross-lane op (each is a scalar loop over the lanes on llvmpipe). Up to 4 rows per
+    // workgroup: q and acc (rows·(dk + dv) floats per lane) stay unrolled and compile fast.
+    s.decode = true;
+    s.wg = subgroup;
+    s.rows = 1;
+    while (s.rows < 4 && s.rows < decode_rows) s.rows *= 2;
+    s.key_block = s.wg;  // one loop step covers wg keys
+  }
+  s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup), device.limits.maxComputeWorkGroupInvocations);
+
+  const auto group = static_cast<std::uint64_t>(p.group());
+  const std::uint64_t row_blocks = ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
+  const auto kv_heads = static_cast<std::uint64_t>(p.batch * p.heads_kv);
+  const std::uint64_t key_blocks = ceil_div(static_cast<std::uint64_t>(p.len_kv), s.key_block);
+
+  std::uint64_t splits = 1;
+  s.why_splits = "one pass over the keys";
+  if (split_kv) {
+    // Enough workgroups to fill the device: CPU threads on a CPU driver, a few waves of an
+    // unknown number of GPU cores otherwise; never slices shorter than 16 key blocks.
+    const std::uint64_t target = cpu_device ? 2ull * std::max(1u, std::thread::hardware_concurrency()) : 512;
+    splits = std::clamp<std::uint64_t>(ceil_div(target, row_blocks * kv_heads), 1, std::max<std::uint64_t>(1, key_blocks / 16));
+    splits = std::min<std::uint64_t>(splits, 64);
+    s.why_splits = std::to_string(splits) + " key slices to fill the device";
+  }
+  const std::uint64_t blocks_per_slice = kLoopBudget;
+  if (device.loop_limited && ceil_div(key_blocks, splits) > blocks_per_slice) {
+    splits = ceil_div(key_blocks, blocks_per_slice);
+    s.why_splits = std::to_string(splits) + " key slices to stay under llvmpipe's loop limit";
+  }
+  s.splits = static_cast<std::uint32_t>(splits);
+
+  const auto& count = device.limits.maxComputeWorkGroupCount;
+  if (row_blocks > count[0] || kv_heads > count[1] || splits > count[2]) {
+    throw Error(ErrorCode::unsupported, "flash: grid " + std::to_string(row_blocks) + "x" + std::to_string(kv_heads) +
+                                            "x" + std::to_string(splits) + " exceeds maxComputeWorkGroupCount");
+  }
+  if (s.splits > 1) {
+    const auto rows_total = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q);
+    s.workspace_bytes = std::uint64_t{s.splits} * rows_total * s.dv * sizeof(float);
+    s.partial_lse_bytes = std::uint64_t{s.splits} * rows_total * sizeof(float);
+  }
+  return s;
+}
+
+vk::raii::DescriptorSets record_flash(const vk::raii::Device& device, const vk::raii::DescriptorPool& pool,
+                                      Pipelines& pipelines, const vk::raii::CommandBuffer& cmd,
+                                      const detail::Problem& p, const FlashShape& s, const FlashIo& io) {
+  const bool split = s.splits > 1;
+  const PipelineRef flash =
+      s.decode ? pipelines.get({gpu::ShaderId::flash_decode, 7, SpecValues{s.wg, s.rows, 0, 0, s.dk, 0, s.dv}})
+               : pipelines.get({gpu::ShaderId::flash_attn, 7,
+                                SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u, s.dv}});
+  std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
+  PipelineRef combine{};
+  if (split) {
+    combine = pipelines.get({gpu::ShaderId::combine, 4, SpecValues{s.combine_wg, 0, 0, 0, 0, s.splits, s.dv}});
+    layouts[1] = combine.set_layout;
+  }
+  vk::raii::DescriptorSets sets(device, vk::DescriptorSetAllocateInfo{.descriptorPool = *pool,
+                                                                       .descriptorSetCount = split ? 2u : 1u,
+                                                                       .pSetLayouts = layouts.data()});
+  const std::array<Binding, 7> flash_bindings{io.q, io.k, io.v, io.mask, io.kv_lens,
+                                              split ? io.partial_o : io.out, split ? io.partial_lse : io.lse};
+  write_bindings(device, *sets[0], flash_bindings);
+
+  const gpu::AttentionParams params = base_params(p);
+  const auto group = static_cast<std::uint64_t>(p.group());
+  const std::uint64_t row_blocks = ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
+  dispatch(cmd, flash, *sets[0], params, row_blocks, static_cast<std::uint64_t>(p.batch * p.heads_kv), s.splits);
+
+  if (split) {
+    const std::array<Binding, 4> combine_bindings{io.partial_o, io.partial_lse, io.out, io.lse};
+    write_bindings(device, *sets[1], combine_bindings);
+    // The combine pass reads every split's partial output.
+    memory_barrier(cmd, vk::PipelineStageFlagBits::eComputeShader, vk::PipelineStageFlagBits::eComputeShader,
+                   vk::AccessFlagBits::eShaderWrite, vk::AccessFlagBits::eShaderRead);
+    const std::uint64_t elements = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q) * s.dv;
+    const std::uint64_t groups = ceil_div(elements, s.combine_wg);
+    // Grids wider than 65535 (every device's minimum maxComputeWorkGroupCount) fold into y;
+    // the shader linearises (x, y).
+    const std::uint64_t x = std::min<std::uint64_t>(groups, 65535);
+    dispatch(cmd, combine, *sets[1], params, x, ceil_div(groups, x), 1);
+  }
+  return sets;
+}
+
+}  // namespace vkattn::vulkan
