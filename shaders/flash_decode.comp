@@ -3,21 +3,24 @@
 //
 // Split-KV decode partial pass for CPU drivers (lavapipe): few query rows, many keys.
 //
-// Algorithm: a workgroup is one subgroup of WG_SIZE lanes and owns ROWS query rows (all of
-// them in every lane, so q is uniform); lane l runs its own online softmax over the keys
-// l, l + WG_SIZE, ... of the workgroup's key slice, keeping (m, l, acc) per row. Each lane
-// loads only its own key's K/V rows (vec4 loads), so the key loop has no cross-lane
-// operation at all: on llvmpipe every shuffle/broadcast/reduction is a scalar loop over the
-// lanes and dominated flash_attn.comp's decode. The lanes are merged once at the end:
-// M = max m, w = exp(m - M), O = Σ w·acc / Σ w·l (subgroupMax/subgroupAdd).
+// Algorithm: a workgroup is one subgroup of WG_SIZE lanes and owns ROWS query rows of one
+// KV head; the lanes split the head dims (lane l owns the vec4 columns l, l + WG_SIZE, ...
+// of q, K, V and the accumulator), so each invocation keeps only ROWS·(DK + DV)/WG_SIZE
+// floats and the unrolled loop body stays small (on llvmpipe a large body thrashes the
+// instruction cache: that, not arithmetic, bounded flash_attn.comp's decode). Per key: vec4
+// loads of the lane's K slice, partial dots, subgroupAdd to the score (uniform), the online
+// softmax update (rescale skipped while the max is unchanged is not worth a branch here:
+// llvmpipe runs both sides), then acc += p·V slice. Every lane loads distinct elements, so
+// no load is repeated across lanes.
 //
 // Rows: as in flash_attn.comp, the G = Hq/Hkv query heads of one KV head form G·Lq rows
 // (g-major). Workgroup (x, y, z) = (block of ROWS rows, b·Hkv + kv head, key split); with
 // gl_NumWorkGroups.z > 1 each split writes a normalised partial output and LSE at slot z
-// for combine.comp. Bindings and layouts equal flash_attn.comp's (K/V read as vec4: the
-// padded head dims DK, DV are multiples of 16). Only the key loop is a real loop (once per
-// WG_SIZE keys), kept under llvmpipe's loop budget by the planner (src/vulkan/flash.cpp).
-// Constants: WG_SIZE (= subgroup size), ROWS, DK, DV.
+// for combine.comp. Bindings and layouts equal flash_attn.comp's (K/V read as vec4). The
+// key loop is the only real loop (once per key), kept under llvmpipe's loop budget by the
+// planner (src/vulkan/flash.cpp).
+// Constants: WG_SIZE (= subgroup size), ROWS, DK, DV (padded head dims, multiples of
+// 4·WG_SIZE).
 // Must match: src/cpu/reference.cpp (reference_attention), via key_visible() in common.glsl.
 
 #extension GL_GOOGLE_include_directive : require
@@ -42,8 +45,10 @@ layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
 layout(std430, binding = 5) writeonly buffer OBuffer { float o_data[]; };
 layout(std430, binding = 6) writeonly buffer LseBuffer { float lse_data[]; };
 
-const uint DK4 = DK / 4u;
+const uint DK4 = DK / 4u;  // vec4 columns
 const uint DV4 = DV / 4u;
+const uint CK = DK4 / WG_SIZE;  // vec4 columns per lane
+const uint CV = DV4 / WG_SIZE;
 
 void main() {
   const uint group = p.heads_q / p.heads_kv;
@@ -59,8 +64,8 @@ void main() {
   bool row_ok[ROWS];
   uint row_i[ROWS];
   uint row_h[ROWS];
-  vec4 q[ROWS][DK4];
-  vec4 acc[ROWS][DV4];
+  vec4 q[ROWS][CK];
+  vec4 acc[ROWS][CV];
   float m[ROWS];
   float l[ROWS];
 
@@ -78,11 +83,11 @@ void main() {
     l[r] = 0.0;
     const uint q_base = ((b * p.heads_q + row_h[r]) * p.len_q + row_i[r]) * DK;
     // Scale folded into q: one multiply per element instead of one per score.
-    [[unroll]] for (uint d = 0u; d < DK4; ++d) {
-      const uint e = q_base + 4u * d;
-      q[r][d] = row_ok[r] ? vec4(q_data[e], q_data[e + 1u], q_data[e + 2u], q_data[e + 3u]) * p.scale : vec4(0.0);
+    [[unroll]] for (uint c = 0u; c < CK; ++c) {
+      const uint e = q_base + 4u * (c * WG_SIZE + lane);
+      q[r][c] = row_ok[r] ? vec4(q_data[e], q_data[e + 1u], q_data[e + 2u], q_data[e + 3u]) * p.scale : vec4(0.0);
     }
-    [[unroll]] for (uint d = 0u; d < DV4; ++d) acc[r][d] = vec4(0.0);
+    [[unroll]] for (uint c = 0u; c < CV; ++c) acc[r][c] = vec4(0.0);
     if (row_ok[r]) {
       int diag = int(row_i[r]);
       if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
@@ -99,28 +104,27 @@ void main() {
   }
 
   if (gl_NumWorkGroups.z > 1u && hi > lo) {
-    // Slice of the visible range for this split, in steps of WG_SIZE keys.
-    const int steps = (hi - lo + int(WG_SIZE) - 1) / int(WG_SIZE);
-    const int per_split = (steps + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
-    const int begin = lo + int(gl_WorkGroupID.z) * per_split * int(WG_SIZE);
-    hi = min(hi, begin + per_split * int(WG_SIZE));
+    // Contiguous slice of the visible range for this split.
+    const int per_split = (hi - lo + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
+    const int begin = lo + int(gl_WorkGroupID.z) * per_split;
+    hi = min(hi, begin + per_split);
     lo = begin;
   }
 
   const uint kv_base = bkv * p.len_kv;
-  for (int j = lo + int(lane); j < hi; j += int(WG_SIZE)) {
+  for (int j = lo; j < hi; ++j) {
     const uint kj = uint(j);
-    const uint k_row = (kv_base + kj) * DK4;
-    const uint v_row = (kv_base + kj) * DV4;
-    vec4 s4[ROWS];
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r) s4[r] = vec4(0.0);
-    [[unroll]] for (uint d = 0u; d < DK4; ++d) {
-      const vec4 kd = k_data[k_row + d];
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r) s4[r] += q[r][d] * kd;
+    const uint k_row = (kv_base + kj) * DK4 + lane;
+    const uint v_row = (kv_base + kj) * DV4 + lane;
+    vec4 part[ROWS];
+    [[unroll]] for (uint r = 0u; r < ROWS; ++r) part[r] = vec4(0.0);
+    [[unroll]] for (uint c = 0u; c < CK; ++c) {
+      const vec4 kd = k_data[k_row + c * WG_SIZE];
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) part[r] += q[r][c] * kd;
     }
     float p_r[ROWS];
     [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-      float x = apply_softcap(s4[r].x + s4[r].y + s4[r].z + s4[r].w);
+      float x = apply_softcap(subgroupAdd(part[r].x + part[r].y + part[r].z + part[r].w));
       if (has_mask && kj < p.len_kv) x += mask_data[mask_offset(b, row_h[r], row_i[r], kj)];
       if (!row_ok[r] || !key_visible(row_i[r], kj, kv_len)) x = NEG_INF;
       const float m_new = max(m[r], x);
@@ -129,30 +133,28 @@ void main() {
       p_r[r] = x == NEG_INF ? 0.0 : exp(x - m_new);
       l[r] = l[r] * correction + p_r[r];
       m[r] = m_new;
-      [[unroll]] for (uint d = 0u; d < DV4; ++d) acc[r][d] *= correction;
+      [[unroll]] for (uint c = 0u; c < CV; ++c) acc[r][c] *= correction;
     }
-    [[unroll]] for (uint d = 0u; d < DV4; ++d) {
-      const vec4 vd = v_data[v_row + d];
-      [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r][d] += p_r[r] * vd;
+    [[unroll]] for (uint c = 0u; c < CV; ++c) {
+      const vec4 vd = v_data[v_row + c * WG_SIZE];
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r][c] += p_r[r] * vd;
     }
   }
 
-  // Merge the lanes' online softmaxes.
+  // m and l are uniform (every lane computed them from the same scores); each lane writes
+  // its own columns.
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-    const float m_all = subgroupMax(m[r]);
-    const float w = m[r] == NEG_INF ? 0.0 : exp(m[r] - m_all);
-    const float l_all = subgroupAdd(l[r] * w);
-    const float inv = l_all > 0.0 ? 1.0 / l_all : 0.0;  // a row that saw no key: 0, LSE -inf
+    if (!row_ok[r]) continue;
     const uint out_row = gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
-    [[unroll]] for (uint d = 0u; d < DV4; ++d) {
-      const vec4 o = subgroupAdd(acc[r][d] * w) * inv;
-      if (row_ok[r] && lane == 0u) {
-        o_data[out_row * DV + 4u * d] = o.x;
-        o_data[out_row * DV + 4u * d + 1u] = o.y;
-        o_data[out_row * DV + 4u * d + 2u] = o.z;
-        o_data[out_row * DV + 4u * d + 3u] = o.w;
-      }
+    const float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;  // a row that saw no key: 0, LSE -inf
+    [[unroll]] for (uint c = 0u; c < CV; ++c) {
+      const vec4 o = acc[r][c] * inv;
+      const uint e = out_row * DV + 4u * (c * WG_SIZE + lane);
+      o_data[e] = o.x;
+      o_data[e + 1u] = o.y;
+      o_data[e + 2u] = o.z;
+      o_data[e + 3u] = o.w;
     }
-    if (row_ok[r] && lane == 0u) lse_data[out_row] = l_all > 0.0 ? m_all + log(l_all) : NEG_INF;
+    if (lane == 0u) lse_data[out_row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
   }
 }

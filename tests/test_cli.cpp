@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "cli/npy.hpp"
 #include "testutil.hpp"
 
@@ -31,28 +32,7 @@ namespace fs = std::filesystem;
 #error "VKATTN_CLI_PATH must name the built vkattn executable"
 #endif
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vkattn_cli_XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-  [[nodiscard]] std::set<std::string> listing() const {
-    std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.insert(e.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
+using vkattn::test::TempDir;
 
 struct Result {
   int code = -1;

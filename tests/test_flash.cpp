@@ -97,6 +97,10 @@ std::vector<Named> cases() {
   c.dtype = DType::f16;
   c.causal = Causal::bottom_right;
   add("f16_decode_bottom_right", c);
+  c = shape(1, 8, 2, 1, 3000, 64, 64, 23);  // caught by an independent numpy check of `vkattn run`
+  c.dtype = DType::f16;
+  c.causal = Causal::bottom_right;
+  add("f16_decode_3000_bottom_right", c);
   c = shape(2, 3, 3, 19, 23, 48, 48, 22);
   c.blhd = true;
   add("blhd", c);

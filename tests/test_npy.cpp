@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "cli/npy.hpp"
 #include "cli/output_file.hpp"
 
@@ -54,23 +55,7 @@ Array sample(Type t, std::vector<std::int64_t> shape) {
   return a;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vkattn_npy_XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using vkattn::test::TempDir;
 
 void write_raw(const fs::path& p, const Bytes& b) {
   std::ofstream f(p, std::ios::binary);
@@ -168,6 +153,9 @@ TEST(Npy, RejectsBadShapes) {
   expect_error(raw_file(1, 0, dict("<f4", "False", "(-1, 2)"), 0), "negative");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(99999999999999999999,)"), 0), "overflows a 64-bit");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(4294967296, 4294967296)"), 0), "overflows");
+  // Where a zero dim stands must not change whether the other dims overflow (found by fuzz_npy).
+  expect_error(raw_file(1, 0, dict("<f4", "False", "(0, 4611686018427387904, 4611686018427387904)"), 0), "overflows");
+  expect_error(raw_file(1, 0, dict("<f4", "False", "(4611686018427387904, 4611686018427387904, 0)"), 0), "overflows");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(3)"), 12), "must be a tuple");
   expect_error(raw_file(1, 0, dict("<f4", "False", "[3]"), 12), "must be a tuple");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(3.5,)"), 12), "expected ',' or ')'");

@@ -275,11 +275,20 @@ Header parse_header(std::span<const std::uint8_t> prefix, std::uint64_t file_siz
   h.shape = std::move(parsed.shape);
   h.data_offset = preamble + header_len;
 
+  // The size check ignores zero dims (as numpy does), so (0, 2^62, 2^62) and (2^62, 2^62, 0)
+  // are both refused however the zero is placed; a zero dim then makes the data empty.
   std::uint64_t bytes = item_size(h.type);
-  for (auto d : h.shape)
+  bool empty = false;
+  for (auto d : h.shape) {
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
     if (mul_overflows(bytes, static_cast<std::uint64_t>(d), &bytes) ||
         bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
       fail("shape " + std::to_string(h.shape.size()) + "-d product overflows (data size too large)");
+  }
+  if (empty) bytes = 0;
   if (bytes > std::numeric_limits<std::size_t>::max()) fail("data size too large");
   h.data_bytes = static_cast<std::size_t>(bytes);
   return h;

@@ -62,15 +62,16 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.key_block = 2;
   }
   const std::uint64_t decode_rows = static_cast<std::uint64_t>(p.group() * p.len_q);
-  if (split_kv && s.shuffle_loads && decode_rows <= 8) {
-    // Decode on a CPU driver: flash_decode.comp puts keys on lanes, so the key loop needs no
-    // cross-lane op (each is a scalar loop over the lanes on llvmpipe). Up to 4 rows per
-    // workgroup: q and acc (rows·(dk + dv) floats per lane) stay unrolled and compile fast.
+  const std::uint32_t column = 4 * subgroup;  // flash_decode.comp: one vec4 per lane per step
+  if (split_kv && s.shuffle_loads && decode_rows <= 8 && s.dk % column == 0 && s.dv % column == 0) {
+    // Decode on a CPU driver: flash_decode.comp splits the head dims over the lanes, so its
+    // unrolled body stays small (a large one thrashes llvmpipe's instruction cache) and no
+    // K/V element is loaded twice. Up to 8 rows (the GQA group) share each key load.
     s.decode = true;
     s.wg = subgroup;
     s.rows = 1;
-    while (s.rows < 4 && s.rows < decode_rows) s.rows *= 2;
-    s.key_block = s.wg;  // one loop step covers wg keys
+    while (s.rows < decode_rows) s.rows *= 2;
+    s.key_block = 1;  // one loop step per key
   }
   s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup), device.limits.maxComputeWorkGroupInvocations);
 
