@@ -143,6 +143,9 @@ class VulkanTest : public ::testing::Test {
     }
   }
   void TearDown() override {
+    // A skipped test (no device, explicitly allowed) ran nothing; the loader's own "no
+    // driver" messages during the failed instance creation are not validation findings.
+    if (IsSkipped()) return;
     EXPECT_EQ(ValidationLog::get().size(), first_message_)
         << "validation messages:\n" << ValidationLog::get().since(first_message_);
   }
