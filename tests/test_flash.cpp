@@ -83,6 +83,10 @@ std::vector<Named> cases() {
   add("kv_lens", c);
   c.causal = Causal::bottom_right;
   add("kv_lens_bottom_right", c);
+  c.causal = Causal::none;
+  c.mask = MaskMode::boolean;
+  c.mask_shape = {0, 1, 1, 0};  // per-batch key padding mask, as in BERT-style batches
+  add("bool_mask_with_kv_lens", c);
   c = shape(1, 2, 2, 50, 60, 64, 64, 19);
   c.softcap = 5.0f;
   c.magnitude = 4.0f;

@@ -138,6 +138,11 @@ TEST_F(ThreePass, KvLens) {
   check(c);
   c.causal = Causal::bottom_right;
   check(c);
+  // Realistic pair: a per-batch key padding mask together with kv_lens.
+  c.causal = Causal::none;
+  c.mask = MaskMode::boolean;
+  c.mask_shape = {0, 1, 1, 0};
+  check(c);
 }
 
 TEST_F(ThreePass, Softcap) {
