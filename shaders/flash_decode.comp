@@ -6,12 +6,14 @@
 // Algorithm: a workgroup is one subgroup of WG_SIZE lanes and owns ROWS query rows of one
 // KV head; the lanes split the head dims (lane l owns the vec4 columns l, l + WG_SIZE, ...
 // of q, K, V and the accumulator), so each invocation keeps only ROWS·(DK + DV)/WG_SIZE
-// floats and the unrolled loop body stays small (on llvmpipe a large body thrashes the
-// instruction cache: that, not arithmetic, bounded flash_attn.comp's decode). Per key: vec4
-// loads of the lane's K slice, partial dots, subgroupAdd to the score (uniform), the online
-// softmax update (rescale skipped while the max is unchanged is not worth a branch here:
-// llvmpipe runs both sides), then acc += p·V slice. Every lane loads distinct elements, so
-// no load is repeated across lanes.
+// floats and the unrolled body stays small (fast to compile). Per key: vec4 loads of the
+// lane's K slice, partial dots, a sum over the lanes (uniform score), the online-softmax
+// update (no branch on "max unchanged": llvmpipe executes both sides of a branch), then
+// acc += p·V slice. Every K/V element is loaded by exactly one lane.
+// Costs measured on lavapipe (Mesa 22.3, LLVM 15): an SSBO load is a scalar loop over the
+// lanes (~25 cycles per lane element, whatever the width), which bounds this kernel;
+// subgroupAdd is a loop too and cost ~45% of the time, broadcasts from constant lanes
+// (extract + splat) ~15%.
 //
 // Rows: as in flash_attn.comp, the G = Hq/Hkv query heads of one KV head form G·Lq rows
 // (g-major). Workgroup (x, y, z) = (block of ROWS rows, b·Hkv + kv head, key split); with
@@ -26,7 +28,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_ballot : require
 
 #include "common.glsl"
 
@@ -124,7 +126,17 @@ void main() {
     }
     float p_r[ROWS];
     [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-      float x = apply_softcap(subgroupAdd(part[r].x + part[r].y + part[r].z + part[r].w));
+      // Sum over the lanes by broadcasts from constant lanes (lanes >= WG_SIZE fold away):
+      // on llvmpipe each is an extract and a splat, subgroupAdd a loop over the lanes.
+      const float own = part[r].x + part[r].y + part[r].z + part[r].w;
+      float dot = 0.0;
+#define VKATTN_LANE(i) if (WG_SIZE > i) dot += subgroupBroadcast(own, i)
+      VKATTN_LANE(0u); VKATTN_LANE(1u); VKATTN_LANE(2u); VKATTN_LANE(3u);
+      VKATTN_LANE(4u); VKATTN_LANE(5u); VKATTN_LANE(6u); VKATTN_LANE(7u);
+      VKATTN_LANE(8u); VKATTN_LANE(9u); VKATTN_LANE(10u); VKATTN_LANE(11u);
+      VKATTN_LANE(12u); VKATTN_LANE(13u); VKATTN_LANE(14u); VKATTN_LANE(15u);
+#undef VKATTN_LANE
+      float x = apply_softcap(dot);
       if (has_mask && kj < p.len_kv) x += mask_data[mask_offset(b, row_h[r], row_i[r], kj)];
       if (!row_ok[r] || !key_visible(row_i[r], kj, kv_len)) x = NEG_INF;
       const float m_new = max(m[r], x);
