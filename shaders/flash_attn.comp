@@ -51,8 +51,19 @@ layout(constant_id = VKATTN_SPEC_HEAD_DIM_V) const uint DV = 64;
 layout(local_size_x_id = VKATTN_SPEC_WORKGROUP_SIZE, local_size_y = 1, local_size_z = 1) in;
 
 layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
+#ifdef VKATTN_TEXEL
+// K and V as uniform texel buffers (R32_SFLOAT): CPU drivers fetch texels with vector
+// gathers, where storage-buffer reads go lane by lane (measured on llvmpipe 22.3).
+layout(binding = 1) uniform samplerBuffer k_tex;
+layout(binding = 2) uniform samplerBuffer v_tex;
+#define LOAD_K(i) texelFetch(k_tex, int(i)).r
+#define LOAD_V(i) texelFetch(v_tex, int(i)).r
+#else
 layout(std430, binding = 1) readonly buffer KBuffer { float k_data[]; };
 layout(std430, binding = 2) readonly buffer VBuffer { float v_data[]; };
+#define LOAD_K(i) k_data[i]
+#define LOAD_V(i) v_data[i]
+#endif
 layout(std430, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
 layout(std430, binding = 5) writeonly buffer OBuffer { float o_data[]; };
@@ -146,9 +157,9 @@ void main() {
     [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
       const uint row = (kv_base + min(uint(j0) + t, p.len_kv - 1u)) * DK;  // tail keys are masked below
       [[unroll]] for (uint d0 = 0u; d0 < DK; d0 += SG) {
-        const float shared_k = SHUFFLE_LOADS ? k_data[row + d0 + lane] : 0.0;
+        const float shared_k = SHUFFLE_LOADS ? LOAD_K(row + d0 + lane) : 0.0;
         [[unroll]] for (uint dd = 0u; dd < SG; ++dd) {
-          const float kd = SHUFFLE_LOADS ? subgroupShuffle(shared_k, dd) : k_data[row + d0 + dd];
+          const float kd = SHUFFLE_LOADS ? subgroupShuffle(shared_k, dd) : LOAD_K(row + d0 + dd);
           [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] += q[r][d0 + dd] * kd;
         }
       }
@@ -185,9 +196,9 @@ void main() {
     [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
       const uint row = (kv_base + min(uint(j0) + t, p.len_kv - 1u)) * DV;
       [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += SG) {
-        const float shared_v = SHUFFLE_LOADS ? v_data[row + d0 + lane] : 0.0;
+        const float shared_v = SHUFFLE_LOADS ? LOAD_V(row + d0 + lane) : 0.0;
         [[unroll]] for (uint dd = 0u; dd < SG; ++dd) {
-          const float vd = SHUFFLE_LOADS ? subgroupShuffle(shared_v, dd) : v_data[row + d0 + dd];
+          const float vd = SHUFFLE_LOADS ? subgroupShuffle(shared_v, dd) : LOAD_V(row + d0 + dd);
           [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r][d0 + dd] += s[r][t] * vd;
         }
       }

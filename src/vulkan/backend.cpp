@@ -321,11 +321,23 @@ class VulkanBackend final : public BackendImpl {
     // Staged inputs must land before the shaders read them.
     if (staged_inputs) barrier(Stage::eTransfer, Stage::eComputeShader, Acc::eTransferWrite, Acc::eShaderRead);
 
+    // Texel views of K and V (flash on CPU drivers); they must outlive the submission.
+    std::vector<vk::raii::BufferView> views;
     const vk::raii::DescriptorSets sets = [&] {
       if (fused) {
         const std::uint64_t lse_bytes = std::max<std::uint64_t>(fshape.partial_lse_bytes, 256);
         vulkan::Slot& partial_lse = memory.get(Role::partial_lse, lse_bytes, Access::device);
-        const vulkan::FlashIo io{q_b, k_b, v_b, mask_b, lens_b, o_b, lse_b,
+        vulkan::Binding k_in = k_b, v_in = v_b;
+        if (fshape.texel) {
+          for (const vulkan::Binding* b : {&k_b, &v_b})
+            views.emplace_back(st.dev->device, vk::BufferViewCreateInfo{.buffer = b->buffer,
+                                                                        .format = vk::Format::eR32Sfloat,
+                                                                        .offset = 0,
+                                                                        .range = b->bytes});
+          k_in.view = *views[0];
+          v_in.view = *views[1];
+        }
+        const vulkan::FlashIo io{q_b, k_in, v_in, mask_b, lens_b, o_b, lse_b,
                                  {*work.device.buffer, std::max<std::uint64_t>(workspace_bytes, 256)},
                                  {*partial_lse.device.buffer, lse_bytes}};
         return vulkan::record_flash(st.dev->device, st.descriptors, st.pipelines, cmd, p, fshape, io);

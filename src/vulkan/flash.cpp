@@ -107,6 +107,12 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.workspace_bytes = std::uint64_t{s.splits} * rows_total * s.dv * sizeof(float);
     s.partial_lse_bytes = std::uint64_t{s.splits} * rows_total * sizeof(float);
   }
+  // CPU drivers fetch texels with vector gathers but read storage buffers lane by lane
+  // (llvmpipe 22.3, docs/performance.md); texel buffers are limited to maxTexelBufferElements.
+  const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
+  const auto k_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv) * s.dk;
+  const auto v_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv) * s.dv;
+  s.texel = !s.decode && cpu_device && k_elems <= limit && v_elems <= limit;
   return s;
 }
 
@@ -116,8 +122,9 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device, const vk::
   const bool split = s.splits > 1;
   const PipelineRef flash =
       s.decode ? pipelines.get({gpu::ShaderId::flash_decode, 7, SpecValues{s.wg, s.rows, 0, 0, s.dk, 0, s.dv}})
-               : pipelines.get({gpu::ShaderId::flash_attn, 7,
-                                SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u, s.dv}});
+               : pipelines.get({s.texel ? gpu::ShaderId::flash_attn_texel : gpu::ShaderId::flash_attn, 7,
+                                SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u, s.dv},
+                                s.texel ? 0b110u : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};
   if (split) {

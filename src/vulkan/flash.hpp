@@ -20,6 +20,7 @@ struct FlashShape {
   std::uint32_t key_block = 0;  // keys per online-softmax step
   std::uint32_t sg = 0;         // lanes that share one K/V row load (SG in the shader)
   bool shuffle_loads = false;   // K/V rows loaded cooperatively and broadcast by subgroupShuffle
+  bool texel = false;           // K/V read through uniform texel buffers (flash_attn_texel)
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
   bool decode = false;          // flash_decode.comp (lanes over keys) instead of flash_attn.comp

@@ -105,7 +105,8 @@ Slot& Memory::get(Role role, vk::DeviceSize bytes, Access access) {
     fresh.device = create(size, BU::eTransferDst, Place::host);
   } else {
     // Transfer bits let staging copies and the probabilities readback use any device buffer.
-    const vk::BufferUsageFlags usage = BU::eStorageBuffer | BU::eTransferSrc | BU::eTransferDst;
+    // Uniform texel: the fused kernel may read K/V through R32_SFLOAT buffer views.
+    const vk::BufferUsageFlags usage = BU::eStorageBuffer | BU::eUniformTexelBuffer | BU::eTransferSrc | BU::eTransferDst;
     if (direct_) fresh.device = create(size, usage, Place::mapped_device);
     if (fresh.device.size == 0) {
       fresh.device = create(size, usage, Place::device_only);

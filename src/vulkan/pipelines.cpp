@@ -19,12 +19,14 @@ Pipelines::Pipelines(const vk::raii::Device& device, std::uint32_t max_push_cons
   cache_ = vk::raii::PipelineCache(device, vk::PipelineCacheCreateInfo{});
 }
 
-Pipelines::Layout& Pipelines::layout_for(std::uint32_t bindings) {
-  if (auto it = layouts_.find(bindings); it != layouts_.end()) return it->second;
+Pipelines::Layout& Pipelines::layout_for(std::uint32_t bindings, std::uint32_t texel_mask) {
+  if (auto it = layouts_.find({bindings, texel_mask}); it != layouts_.end()) return it->second;
   std::vector<vk::DescriptorSetLayoutBinding> b(bindings);
   for (std::uint32_t i = 0; i < bindings; ++i) {
     b[i] = vk::DescriptorSetLayoutBinding{.binding = i,
-                                          .descriptorType = vk::DescriptorType::eStorageBuffer,
+                                          .descriptorType = ((texel_mask >> i) & 1u) != 0
+                                                                ? vk::DescriptorType::eUniformTexelBuffer
+                                                                : vk::DescriptorType::eStorageBuffer,
                                           .descriptorCount = 1,
                                           .stageFlags = vk::ShaderStageFlagBits::eCompute};
   }
@@ -39,7 +41,7 @@ Pipelines::Layout& Pipelines::layout_for(std::uint32_t bindings) {
                                                                                      .pSetLayouts = &set,
                                                                                      .pushConstantRangeCount = 1,
                                                                                      .pPushConstantRanges = &push});
-  return layouts_.emplace(bindings, std::move(layout)).first->second;
+  return layouts_.emplace(std::pair{bindings, texel_mask}, std::move(layout)).first->second;
 }
 
 const vk::raii::ShaderModule& Pipelines::module_for(gpu::ShaderId id) {
@@ -51,7 +53,7 @@ const vk::raii::ShaderModule& Pipelines::module_for(gpu::ShaderId id) {
 }
 
 PipelineRef Pipelines::get(const PipelineKey& key) {
-  Layout& layout = layout_for(key.bindings);
+  Layout& layout = layout_for(key.bindings, key.texel_mask);
   if (auto it = pipelines_.find(key); it == pipelines_.end()) {
     std::array<vk::SpecializationMapEntry, std::tuple_size_v<SpecValues>> entries{};
     for (std::uint32_t i = 0; i < entries.size(); ++i) {
@@ -79,12 +81,17 @@ void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set, std::
   infos.reserve(bindings.size());
   std::vector<vk::WriteDescriptorSet> writes;
   for (std::uint32_t i = 0; i < bindings.size(); ++i) {
-    infos.push_back({.buffer = bindings[i].buffer, .offset = 0, .range = bindings[i].bytes});
-    writes.push_back(vk::WriteDescriptorSet{.dstSet = set,
-                                            .dstBinding = i,
-                                            .descriptorCount = 1,
-                                            .descriptorType = vk::DescriptorType::eStorageBuffer,
-                                            .pBufferInfo = &infos.back()});
+    const Binding& b = bindings[i];
+    infos.push_back({.buffer = b.buffer, .offset = 0, .range = b.bytes});
+    vk::WriteDescriptorSet w{.dstSet = set, .dstBinding = i, .descriptorCount = 1};
+    if (b.view) {
+      w.descriptorType = vk::DescriptorType::eUniformTexelBuffer;
+      w.pTexelBufferView = &b.view;
+    } else {
+      w.descriptorType = vk::DescriptorType::eStorageBuffer;
+      w.pBufferInfo = &infos.back();
+    }
+    writes.push_back(w);
   }
   device.updateDescriptorSets(writes, {});
 }

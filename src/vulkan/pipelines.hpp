@@ -27,6 +27,7 @@ struct PipelineKey {
   gpu::ShaderId shader;
   std::uint32_t bindings;  // storage buffers at bindings 0..bindings-1 of set 0
   SpecValues spec;
+  std::uint32_t texel_mask = 0;  // bit i: binding i is a uniform texel buffer, not storage
   auto operator<=>(const PipelineKey&) const = default;
 };
 
@@ -41,6 +42,7 @@ struct PipelineRef {
 struct Binding {
   vk::Buffer buffer;
   vk::DeviceSize bytes = 0;
+  vk::BufferView view = {};  // set: bound as a uniform texel buffer through this view
 };
 
 // Points binding i of `set` at bindings[i], for i in 0..size-1.
@@ -67,13 +69,13 @@ class Pipelines {
     vk::raii::DescriptorSetLayout set = nullptr;
     vk::raii::PipelineLayout pipeline = nullptr;
   };
-  Layout& layout_for(std::uint32_t bindings);
+  Layout& layout_for(std::uint32_t bindings, std::uint32_t texel_mask);
   const vk::raii::ShaderModule& module_for(gpu::ShaderId id);
 
   const vk::raii::Device* device_;
   vk::raii::PipelineCache cache_ = nullptr;
   std::map<gpu::ShaderId, vk::raii::ShaderModule> modules_;
-  std::map<std::uint32_t, Layout> layouts_;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, Layout> layouts_;  // (bindings, texel_mask)
   std::map<PipelineKey, vk::raii::Pipeline> pipelines_;
 };
 
