@@ -44,6 +44,22 @@ double visible_fraction(const Shape& s) {
   return visible / (static_cast<double>(s.lq) * static_cast<double>(s.lkv));
 }
 
+// Empty when `got` matches the CPU backend on the same call, else what differs.
+std::string verify(const AttentionDesc& desc, const vkattn::AttentionInputs& in, const std::vector<float>& got) {
+  vkattn::Options cpu;
+  cpu.backend = vkattn::Backend::cpu;
+  vkattn::Context reference = vkattn::Context::create(cpu);
+  std::vector<float> want(got.size());
+  const auto& s = in.q.shape;
+  reference.attention(desc, in,
+                      {vkattn::MutableTensorView::bhld(want.data(), vkattn::DType::f32, s[0], s[1], s[2], s[3]), {}, {}});
+  double worst = 0.0;
+  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(got[i] - want[i])));
+  // Both sides accumulate in f32 over at most Lkv terms of |v| <= 1.
+  const double bound = 1e-4;
+  return worst <= bound ? std::string() : "output differs from the CPU backend by " + std::to_string(worst);
+}
+
 void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend, vkattn::Kernel kernel) {
   vkattn::Options opts;
   opts.backend = backend;
@@ -78,6 +94,12 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend, vk
     ctx.attention(desc, in, out);  // warm-up: compiles pipelines, sizes buffers
   } catch (const vkattn::Error& e) {
     state.SkipWithError(e.what());
+    return;
+  }
+  // A wrong kernel must not report a rate: check the warm-up's output once against the CPU
+  // backend (the fallback, itself tested against the double reference) before timing.
+  if (const std::string why = verify(desc, in, o); !why.empty()) {
+    state.SkipWithError(why.c_str());
     return;
   }
   for (auto _ : state) ctx.attention(desc, in, out);
