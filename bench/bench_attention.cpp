@@ -5,8 +5,8 @@
 //   build/vkattn_bench --benchmark_filter=prefill --benchmark_format=json
 #include <benchmark/benchmark.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -45,22 +45,29 @@ double visible_fraction(const Shape& s) {
 }
 
 // Empty when `got` matches the CPU backend on the same call, else what differs.
-std::string verify(const AttentionDesc& desc, const vkattn::AttentionInputs& in, const std::vector<float>& got) {
+std::string verify(const AttentionDesc& desc, const vkattn::AttentionInputs& in,
+                   const std::vector<float>& got) {
   vkattn::Options cpu;
   cpu.backend = vkattn::Backend::cpu;
   vkattn::Context reference = vkattn::Context::create(cpu);
   std::vector<float> want(got.size());
   const auto& s = in.q.shape;
-  reference.attention(desc, in,
-                      {vkattn::MutableTensorView::bhld(want.data(), vkattn::DType::f32, s[0], s[1], s[2], s[3]), {}, {}});
+  reference.attention(
+      desc, in,
+      {vkattn::MutableTensorView::bhld(want.data(), vkattn::DType::f32, s[0], s[1], s[2], s[3]),
+       {},
+       {}});
   double worst = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(got[i] - want[i])));
+  for (std::size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(got[i] - want[i])));
   // Both sides accumulate in f32 over at most Lkv terms of |v| <= 1.
   const double bound = 1e-4;
-  return worst <= bound ? std::string() : "output differs from the CPU backend by " + std::to_string(worst);
+  return worst <= bound ? std::string()
+                        : "output differs from the CPU backend by " + std::to_string(worst);
 }
 
-void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend, vkattn::Kernel kernel) {
+void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
+                   vkattn::Kernel kernel) {
   vkattn::Options opts;
   opts.backend = backend;
   opts.kernel = kernel;
@@ -87,7 +94,9 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend, vk
   using TV = vkattn::TensorView;
   vkattn::AttentionInputs in{TV::bhld(q.data(), vkattn::DType::f32, s.b, s.hq, s.lq, s.d),
                              TV::bhld(k.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d),
-                             TV::bhld(v.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d), {}, {}};
+                             TV::bhld(v.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d),
+                             {},
+                             {}};
   vkattn::AttentionOutputs out{
       vkattn::MutableTensorView::bhld(o.data(), vkattn::DType::f32, s.b, s.hq, s.lq, s.d), {}, {}};
   try {
@@ -107,8 +116,10 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend, vk
   const double flops = 4.0 * static_cast<double>(s.b * s.hq * s.lq) * static_cast<double>(s.lkv) *
                        static_cast<double>(s.d) * visible_fraction(s);
   const double bytes = 4.0 * static_cast<double>(2 * q.size() + k.size() + v.size());
-  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["bytes/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes/s"] =
+      benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(ctx.device().name + " | " + ctx.plan(desc).reason);
 }
 
@@ -138,9 +149,9 @@ const Variant kVariants[] = {
   for (const Variant& var : kVariants) {
     for (const Shape& s : kShapes) {
       const std::string name = std::string(s.set) + "/" + var.name + "/B" + std::to_string(s.b) +
-                               "_Hq" + std::to_string(s.hq) + "_Hkv" + std::to_string(s.hkv) + "_Lq" +
-                               std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) + "_D" +
-                               std::to_string(s.d);
+                               "_Hq" + std::to_string(s.hq) + "_Hkv" + std::to_string(s.hkv) +
+                               "_Lq" + std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) +
+                               "_D" + std::to_string(s.d);
       benchmark::RegisterBenchmark(name.c_str(), run_attention, s, var.backend, var.kernel)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()

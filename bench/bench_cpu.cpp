@@ -40,10 +40,12 @@ const Shape kShapes[] = {
 };
 
 double visible_pairs(const Shape& s) {
-  if (s.causal == vkattn::Causal::none) return static_cast<double>(s.lq) * static_cast<double>(s.lkv);
+  if (s.causal == vkattn::Causal::none)
+    return static_cast<double>(s.lq) * static_cast<double>(s.lkv);
   const std::int64_t offset = s.causal == vkattn::Causal::bottom_right ? s.lkv - s.lq : 0;
   double n = 0;
-  for (std::int64_t i = 0; i < s.lq; ++i) n += static_cast<double>(std::clamp<std::int64_t>(i + offset + 1, 0, s.lkv));
+  for (std::int64_t i = 0; i < s.lq; ++i)
+    n += static_cast<double>(std::clamp<std::int64_t>(i + offset + 1, 0, s.lkv));
   return n;
 }
 
@@ -53,7 +55,8 @@ void bench_fallback(benchmark::State& state, Shape s, unsigned threads, CpuIsa i
   const auto n = [](std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d) {
     return static_cast<std::size_t>(a * b * c * d);
   };
-  std::vector<float> q(n(s.b, s.hq, s.lq, s.d)), k(n(s.b, s.hkv, s.lkv, s.d)), v(k.size()), o(q.size());
+  std::vector<float> q(n(s.b, s.hq, s.lq, s.d)), k(n(s.b, s.hkv, s.lkv, s.d)), v(k.size()),
+      o(q.size());
   for (auto* t : {&q, &k, &v})
     for (float& x : *t) x = dist(rng);
 
@@ -80,7 +83,8 @@ void bench_fallback(benchmark::State& state, Shape s, unsigned threads, CpuIsa i
     double err = 0;
     for (std::size_t e = 0; e < o.size(); ++e) err = std::max(err, std::abs(o[e] - ref.out[e]));
     if (!(err < 1e-4)) {
-      state.SkipWithError(("mismatch against the reference: max |err| = " + std::to_string(err)).c_str());
+      state.SkipWithError(
+          ("mismatch against the reference: max |err| = " + std::to_string(err)).c_str());
       return;
     }
   }
@@ -89,18 +93,23 @@ void bench_fallback(benchmark::State& state, Shape s, unsigned threads, CpuIsa i
     benchmark::DoNotOptimize(o.data());
     benchmark::ClobberMemory();
   }
-  const double flop = 4.0 * static_cast<double>(s.b * s.hq) * visible_pairs(s) * static_cast<double>(s.d);
+  const double flop =
+      4.0 * static_cast<double>(s.b * s.hq) * visible_pairs(s) * static_cast<double>(s.d);
   const double bytes = 4.0 * static_cast<double>(q.size() + k.size() + v.size() + o.size());
-  state.counters["FLOP/s"] = benchmark::Counter(flop, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["bytes/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(fallback.isa_name()) + " threads=" + std::to_string(fallback.threads()));
+  state.counters["FLOP/s"] =
+      benchmark::Counter(flop, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes/s"] =
+      benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(fallback.isa_name()) +
+                 " threads=" + std::to_string(fallback.threads()));
 }
 
 const bool kRegistered = [] {
   for (const Shape& s : kShapes)
     for (unsigned threads : {1u, 2u})
       for (CpuIsa isa : {CpuIsa::automatic, CpuIsa::generic}) {
-        const std::string name = std::string("fallback/") + s.name + "/threads:" + std::to_string(threads) +
+        const std::string name = std::string("fallback/") + s.name +
+                                 "/threads:" + std::to_string(threads) +
                                  (isa == CpuIsa::generic ? "/generic" : "/auto");
         benchmark::RegisterBenchmark(name.c_str(), bench_fallback, s, threads, isa)
             ->Unit(benchmark::kMillisecond)

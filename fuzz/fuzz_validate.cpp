@@ -41,10 +41,16 @@ constexpr std::size_t kMaxExtent = 768;
 // An integer that is usually small and valid but sometimes an edge value the validator must
 // refuse without overflowing: 0, negatives, just past a limit, near int64 max.
 std::int64_t size_value(FuzzedDataProvider& in, std::int64_t small_max) {
-  static constexpr std::array<std::int64_t, 8> kEdges{
-      0, -1, 257, std::int64_t{1} << 31, std::int64_t{1} << 40, (std::int64_t{1} << 62) + 1,
-      std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()};
-  if (in.ConsumeIntegralInRange<int>(0, 15) == 0) return kEdges[in.ConsumeIntegralInRange<std::size_t>(0, 7)];
+  static constexpr std::array<std::int64_t, 8> kEdges{0,
+                                                      -1,
+                                                      257,
+                                                      std::int64_t{1} << 31,
+                                                      std::int64_t{1} << 40,
+                                                      (std::int64_t{1} << 62) + 1,
+                                                      std::numeric_limits<std::int64_t>::max(),
+                                                      std::numeric_limits<std::int64_t>::min()};
+  if (in.ConsumeIntegralInRange<int>(0, 15) == 0)
+    return kEdges[in.ConsumeIntegralInRange<std::size_t>(0, 7)];
   return in.ConsumeIntegralInRange<std::int64_t>(1, small_max);
 }
 
@@ -55,9 +61,12 @@ DType dtype_value(FuzzedDataProvider& in) {
 }
 
 float float_value(FuzzedDataProvider& in) {
-  static constexpr std::array<float, 6> kEdges{0.0f, -1.0f, std::numeric_limits<float>::infinity(),
+  static constexpr std::array<float, 6> kEdges{0.0f,
+                                               -1.0f,
+                                               std::numeric_limits<float>::infinity(),
                                                -std::numeric_limits<float>::infinity(),
-                                               std::numeric_limits<float>::quiet_NaN(), 1e30f};
+                                               std::numeric_limits<float>::quiet_NaN(),
+                                               1e30f};
   if (in.ConsumeBool()) return kEdges[in.ConsumeIntegralInRange<std::size_t>(0, kEdges.size() - 1)];
   return in.ConsumeFloatingPointInRange<float>(0.0f, 60.0f);
 }
@@ -104,7 +113,7 @@ Tensor make_tensor(FuzzedDataProvider& in, const Dims4& expected, DType expected
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
     case 0: t.strides = {wrap_mul(wrap_mul(h, l), d), wrap_mul(l, d), d, 1}; break;  // BHLD
     case 1: t.strides = {wrap_mul(wrap_mul(l, h), d), d, wrap_mul(h, d), 1}; break;  // BLHD
-    case 2: {  // padded rows
+    case 2: {                                                                        // padded rows
       const std::int64_t row = wrap_add(d, 3);
       t.strides = {wrap_mul(wrap_mul(h, l), row), wrap_mul(l, row), row, 1};
       break;
@@ -122,7 +131,8 @@ Tensor make_tensor(FuzzedDataProvider& in, const Dims4& expected, DType expected
   const std::size_t elem = std::max<std::size_t>(vkattn::size_of(t.dtype), 1);
   t.storage = std::make_unique<std::uint8_t[]>(std::max<std::size_t>(t.extent * elem, 1));
   // Bytes 0..15: small finite values in every float format, and both bool values.
-  for (std::size_t i = 0; i < t.extent * elem; ++i) t.storage[i] = static_cast<std::uint8_t>(i % 16);
+  for (std::size_t i = 0; i < t.extent * elem; ++i)
+    t.storage[i] = static_cast<std::uint8_t>(i % 16);
   // A zero-extent view still gets a distinct non-null pointer (a 1-byte allocation).
   t.data = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? nullptr : t.storage.get();
   return t;
@@ -174,8 +184,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   desc.head_dim = size_value(in, 8);
   if (in.ConsumeBool()) desc.head_dim_v = size_value(in, 8);
   if (in.ConsumeBool()) desc.scale = float_value(in);
-  desc.dtype = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? dtype_value(in)
-                                                          : static_cast<DType>(in.ConsumeIntegralInRange<int>(0, 2));
+  desc.dtype = in.ConsumeIntegralInRange<int>(0, 7) == 0
+                   ? dtype_value(in)
+                   : static_cast<DType>(in.ConsumeIntegralInRange<int>(0, 2));
   desc.causal = static_cast<vkattn::Causal>(in.ConsumeIntegralInRange<int>(0, 3));
   desc.window_left = in.ConsumeIntegralInRange<std::int64_t>(-2, 9);
   desc.window_right = in.ConsumeIntegralInRange<std::int64_t>(-2, 9);
@@ -189,8 +200,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Tensor v = make_tensor(in, {desc.batch, hkv, desc.len_kv, dv}, desc.dtype);
   Tensor out = make_tensor(in, {desc.batch, desc.heads_q, desc.len_q, dv}, desc.dtype);
 
-  vkattn::AttentionInputs inputs{view_of<vkattn::TensorView>(q), view_of<vkattn::TensorView>(k),
-                                 view_of<vkattn::TensorView>(v), std::nullopt, {}};
+  vkattn::AttentionInputs inputs{view_of<vkattn::TensorView>(q),
+                                 view_of<vkattn::TensorView>(k),
+                                 view_of<vkattn::TensorView>(v),
+                                 std::nullopt,
+                                 {}};
   // Aliasing: sometimes the output points into Q's allocation (validation must refuse it).
   if (q.data != nullptr && in.ConsumeIntegralInRange<int>(0, 15) == 0) {
     const std::size_t elem = std::max<std::size_t>(vkattn::size_of(q.dtype), 1);
@@ -212,9 +226,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::vector<std::int32_t> kv_lens;
   if (in.ConsumeBool()) {
-    const std::size_t n = in.ConsumeBool() ? static_cast<std::size_t>(std::clamp<std::int64_t>(desc.batch, 0, 4))
-                                           : in.ConsumeIntegralInRange<std::size_t>(1, 4);
-    for (std::size_t i = 0; i < n; ++i) kv_lens.push_back(in.ConsumeIntegralInRange<std::int32_t>(-1, 10));
+    const std::size_t n = in.ConsumeBool()
+                              ? static_cast<std::size_t>(std::clamp<std::int64_t>(desc.batch, 0, 4))
+                              : in.ConsumeIntegralInRange<std::size_t>(1, 4);
+    for (std::size_t i = 0; i < n; ++i)
+      kv_lens.push_back(in.ConsumeIntegralInRange<std::int32_t>(-1, 10));
     inputs.kv_lens = kv_lens;
   }
 
@@ -229,7 +245,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::int64_t rows = -1;
   std::int64_t cells = -1;
   if (desc.batch > 0 && desc.heads_q > 0 && desc.len_q > 0 && desc.len_kv > 0 &&
-      (__builtin_mul_overflow(desc.batch, desc.heads_q, &rows) || __builtin_mul_overflow(rows, desc.len_q, &rows) ||
+      (__builtin_mul_overflow(desc.batch, desc.heads_q, &rows) ||
+       __builtin_mul_overflow(rows, desc.len_q, &rows) ||
        __builtin_mul_overflow(rows, desc.len_kv, &cells))) {
     rows = cells = -1;
   }
@@ -248,7 +265,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::array<ByteRange, 5> in_ranges{touched(inputs.q), touched(inputs.k), touched(inputs.v),
                                            inputs.mask ? touched(*inputs.mask) : ByteRange{},
                                            touched(inputs.kv_lens)};
-  const std::array<ByteRange, 3> out_ranges{touched(outputs.out), touched(outputs.lse), touched(outputs.probs)};
+  const std::array<ByteRange, 3> out_ranges{touched(outputs.out), touched(outputs.lse),
+                                            touched(outputs.probs)};
   for (std::size_t o = 0; o < out_ranges.size(); ++o) {
     for (const ByteRange& r : in_ranges)
       if (overlap(out_ranges[o], r)) property_violated("has an output aliasing an input");
@@ -256,7 +274,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (overlap(out_ranges[o], out_ranges[o2])) property_violated("has two aliasing outputs");
   }
   // And every addressed element is inside its allocation (ASan reports otherwise).
-  const vkattn::detail::ReferenceResult result = vkattn::detail::reference_attention(problem, inputs);
+  const vkattn::detail::ReferenceResult result =
+      vkattn::detail::reference_attention(problem, inputs);
   vkattn::detail::write_outputs(problem, result, outputs);
   return 0;
 }

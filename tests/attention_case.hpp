@@ -42,11 +42,13 @@ struct Case {
   [[nodiscard]] std::int64_t dv() const { return dim_v > 0 ? dim_v : dim; }
   [[nodiscard]] std::string str() const {
     std::ostringstream s;
-    s << "B=" << batch << " Hq=" << heads_q << " Hkv=" << heads_kv << " Lq=" << len_q << " Lkv=" << len_kv
-      << " Dk=" << dim << " Dv=" << dv() << " dtype=" << to_string(dtype) << " mag=" << magnitude
-      << " causal=" << to_string(causal) << " window=(" << window_left << "," << window_right << ")"
-      << " softcap=" << softcap << " mask=" << static_cast<int>(mask) << "/" << to_string(mask_dtype) << "["
-      << mask_shape[0] << "," << mask_shape[1] << "," << mask_shape[2] << "," << mask_shape[3] << "]"
+    s << "B=" << batch << " Hq=" << heads_q << " Hkv=" << heads_kv << " Lq=" << len_q
+      << " Lkv=" << len_kv << " Dk=" << dim << " Dv=" << dv() << " dtype=" << to_string(dtype)
+      << " mag=" << magnitude << " causal=" << to_string(causal) << " window=(" << window_left
+      << "," << window_right << ")"
+      << " softcap=" << softcap << " mask=" << static_cast<int>(mask) << "/"
+      << to_string(mask_dtype) << "[" << mask_shape[0] << "," << mask_shape[1] << ","
+      << mask_shape[2] << "," << mask_shape[3] << "]"
       << " kv_lens=" << kv_lens << " blhd=" << blhd << " probs=" << probs << " seed=" << seed;
     return s.str();
   }
@@ -64,9 +66,11 @@ inline std::size_t element(const View& v, std::size_t i) {
 }
 
 template <class View>
-View make_view(void* data, DType t, bool blhd, std::int64_t b, std::int64_t h, std::int64_t l, std::int64_t d) {
+View make_view(void* data, DType t, bool blhd, std::int64_t b, std::int64_t h, std::int64_t l,
+               std::int64_t d) {
   using P = decltype(View::data);
-  return blhd ? View::blhd(static_cast<P>(data), t, b, h, l, d) : View::bhld(static_cast<P>(data), t, b, h, l, d);
+  return blhd ? View::blhd(static_cast<P>(data), t, b, h, l, d)
+              : View::bhld(static_cast<P>(data), t, b, h, l, d);
 }
 
 struct Outcome {
@@ -94,8 +98,10 @@ inline Outcome run_case(Context& ctx, const Case& c) {
     return static_cast<std::size_t>(a * b * l * d);
   };
   HostTensor q = random_tensor(c.dtype, n(c.batch, c.heads_q, c.len_q, c.dim), c.seed, c.magnitude);
-  HostTensor k = random_tensor(c.dtype, n(c.batch, c.heads_kv, c.len_kv, c.dim), c.seed + 1, c.magnitude);
-  HostTensor v = random_tensor(c.dtype, n(c.batch, c.heads_kv, c.len_kv, c.dv()), c.seed + 2, c.magnitude);
+  HostTensor k =
+      random_tensor(c.dtype, n(c.batch, c.heads_kv, c.len_kv, c.dim), c.seed + 1, c.magnitude);
+  HostTensor v =
+      random_tensor(c.dtype, n(c.batch, c.heads_kv, c.len_kv, c.dv()), c.seed + 2, c.magnitude);
   HostTensor o(c.dtype, n(c.batch, c.heads_q, c.len_q, c.dv()));
 
   AttentionInputs in;
@@ -128,14 +134,17 @@ inline Outcome run_case(Context& ctx, const Case& c) {
   std::vector<std::int32_t> lens;
   if (c.kv_lens) {
     for (std::int64_t b = 0; b < c.batch; ++b)
-      lens.push_back(static_cast<std::int32_t>(b == 0 ? c.len_kv : static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c.len_kv + 1))));
+      lens.push_back(static_cast<std::int32_t>(
+          b == 0 ? c.len_kv
+                 : static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(c.len_kv + 1))));
     in.kv_lens = lens;
   }
 
   std::vector<float> lse(c.lse ? n(c.batch, c.heads_q, c.len_q, 1) : 0, -1.0f);
   std::vector<float> probs(c.probs ? n(c.batch, c.heads_q, c.len_q, c.len_kv) : 0, -1.0f);
   AttentionOutputs out;
-  out.out = make_view<MutableTensorView>(o.data(), c.dtype, c.blhd, c.batch, c.heads_q, c.len_q, c.dv());
+  out.out =
+      make_view<MutableTensorView>(o.data(), c.dtype, c.blhd, c.batch, c.heads_q, c.len_q, c.dv());
   out.lse = lse;
   out.probs = probs;
 
@@ -161,16 +170,22 @@ inline Outcome run_case(Context& ctx, const Case& c) {
           max_logit = std::max(max_logit, std::abs(s) + max_mask);
         }
   double max_v = 0.0;
-  for (std::size_t i = 0; i < v.count; ++i) max_v = std::max(max_v, std::abs(static_cast<double>(v.get(i))));
+  for (std::size_t i = 0; i < v.count; ++i)
+    max_v = std::max(max_v, std::abs(static_cast<double>(v.get(i))));
 
   const double factor = logit_factor(max_logit);
-  r.out = compare([&](std::size_t i) { return static_cast<double>(o.get(element(out.out, i))); }, ref.out,
-                  tolerance_for(c.dtype), std::max(max_v, 1e-30) * factor);
+  r.out = compare([&](std::size_t i) { return static_cast<double>(o.get(element(out.out, i))); },
+                  ref.out, tolerance_for(c.dtype), std::max(max_v, 1e-30) * factor);
   // LSE and P are f32 whatever the storage type: their error is the kernel's f32 error.
-  if (c.lse) r.lse = compare([&](std::size_t i) { return static_cast<double>(lse[i]); }, ref.lse, tolerance_for(DType::f32), factor);
-  if (c.probs) r.probs = compare([&](std::size_t i) { return static_cast<double>(probs[i]); }, ref.probs, tolerance_for(DType::f32), factor);
-  std::printf("[%s] %s | max_logit=%.3g out: abs=%.3g rel=%.3g lse: rel=%.3g probs: rel=%.3g\n", to_string(r.plan.kernel), c.str().c_str(),
-              max_logit, r.out.max_abs_err, r.out.max_rel_err, r.lse.max_rel_err, r.probs.max_rel_err);
+  if (c.lse)
+    r.lse = compare([&](std::size_t i) { return static_cast<double>(lse[i]); }, ref.lse,
+                    tolerance_for(DType::f32), factor);
+  if (c.probs)
+    r.probs = compare([&](std::size_t i) { return static_cast<double>(probs[i]); }, ref.probs,
+                      tolerance_for(DType::f32), factor);
+  std::printf("[%s] %s | max_logit=%.3g out: abs=%.3g rel=%.3g lse: rel=%.3g probs: rel=%.3g\n",
+              to_string(r.plan.kernel), c.str().c_str(), max_logit, r.out.max_abs_err,
+              r.out.max_rel_err, r.lse.max_rel_err, r.probs.max_rel_err);
   return r;
 }
 
@@ -178,7 +193,8 @@ inline void expect_ok(const Case& c, const Outcome& r, Kernel kernel) {
   const auto msg = [&](const char* what, const Comparison& x) {
     std::ostringstream s;
     s << what << " mismatch for " << c.str() << ": max_abs_err=" << x.max_abs_err
-      << " max_rel_err (vs bound)=" << x.max_rel_err << " worst index=" << x.worst << " nan=" << x.nan_count;
+      << " max_rel_err (vs bound)=" << x.max_rel_err << " worst index=" << x.worst
+      << " nan=" << x.nan_count;
     return s.str();
   };
   EXPECT_TRUE(r.out.ok) << msg("out", r.out);

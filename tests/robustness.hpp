@@ -22,7 +22,8 @@ inline Options cpu_options() {
 }
 
 // An f32 problem without options, B = Hq = Hkv = 1 unless given.
-inline AttentionDesc plain_desc(std::int64_t len_q, std::int64_t len_kv, std::int64_t dim, std::int64_t heads = 1) {
+inline AttentionDesc plain_desc(std::int64_t len_q, std::int64_t len_kv, std::int64_t dim,
+                                std::int64_t heads = 1) {
   AttentionDesc d;
   d.heads_q = heads;
   d.len_q = len_q;
@@ -62,14 +63,18 @@ struct SmallCall {
             {}};
   }
   [[nodiscard]] AttentionOutputs outputs() {
-    return {MutableTensorView::bhld(out.data(), desc.dtype, desc.batch, desc.heads_q, desc.len_q, dv()), lse, {}};
+    return {
+        MutableTensorView::bhld(out.data(), desc.dtype, desc.batch, desc.heads_q, desc.len_q, dv()),
+        lse,
+        {}};
   }
 
   [[nodiscard]] std::string str() const {
     std::ostringstream s;
     s << "B=" << desc.batch << " Hq=" << desc.heads_q << " Hkv=" << hkv() << " Lq=" << desc.len_q
-      << " Lkv=" << desc.len_kv << " Dk=" << desc.head_dim << " Dv=" << dv() << " dtype=" << to_string(desc.dtype)
-      << " causal=" << to_string(desc.causal) << " seed=" << seed;
+      << " Lkv=" << desc.len_kv << " Dk=" << desc.head_dim << " Dv=" << dv()
+      << " dtype=" << to_string(desc.dtype) << " causal=" << to_string(desc.causal)
+      << " seed=" << seed;
     return s.str();
   }
 

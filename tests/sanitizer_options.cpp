@@ -17,7 +17,8 @@ namespace {
 
 // halt_on_error: the first report fails the test (no "continue after error" noise);
 // check_initialization_order/strict_init_order: static-init order bugs in the library.
-constexpr const char* kAsan = "halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1";
+constexpr const char* kAsan =
+    "halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1";
 constexpr const char* kLsan = "suppressions=" VKATTN_LSAN_SUPPRESSIONS ":print_suppressions=0";
 // The build already makes UB fatal (-fno-sanitize-recover); the stack says where it was.
 constexpr const char* kUbsan = "halt_on_error=1:print_stacktrace=1";

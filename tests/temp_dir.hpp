@@ -29,7 +29,8 @@ class TempDir {
   // Names of the entries in the directory (to prove nothing was left behind).
   [[nodiscard]] std::set<std::string> listing() const {
     std::set<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) names.insert(e.path().filename().string());
+    for (const auto& e : std::filesystem::directory_iterator(path_))
+      names.insert(e.path().filename().string());
     return names;
   }
 

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.hpp"
 #include "cli/npy.hpp"
+#include "temp_dir.hpp"
 #include "testutil.hpp"
 
 extern char** environ;
@@ -53,8 +53,10 @@ Result run_cli(const std::vector<std::string>& args) {
   const std::string out_path = capture_dir.file("stdout"), err_path = capture_dir.file("stderr");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   std::vector<std::string> all{VKATTN_CLI_PATH};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -95,14 +97,17 @@ npy::Type npy_type(DType t) {
   }
 }
 
-void save(const std::string& path, npy::Type type, std::vector<std::int64_t> shape, const void* data) {
+void save(const std::string& path, npy::Type type, std::vector<std::int64_t> shape,
+          const void* data) {
   npy::Array a;
   a.type = type;
   a.shape = std::move(shape);
   a.data.resize(a.count() * npy::item_size(type));
   std::memcpy(a.data.data(), data, a.data.size());
   const auto bytes = npy::encode(a);
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 // Swaps dims 1 and 2 of a contiguous 4-D array of `item`-byte elements (BHLD <-> BLHD).
@@ -136,7 +141,8 @@ struct Scenario {
 
 // Writes the inputs, runs the command with `backend_args`, and compares every output with
 // the library on the CPU backend.
-void check_scenario(const Scenario& s, const std::vector<std::string>& backend_args, bool expect_quiet_stderr) {
+void check_scenario(const Scenario& s, const std::vector<std::string>& backend_args,
+                    bool expect_quiet_stderr) {
   TempDir dir;
   const std::uint64_t seed = 1234;
   AttentionDesc desc;
@@ -151,39 +157,60 @@ void check_scenario(const Scenario& s, const std::vector<std::string>& backend_a
   if (s.desc_edit) s.desc_edit(desc);
 
   const Dims4 qs{s.B, s.Hq, s.Lq, s.Dk}, ks{s.B, s.Hkv, s.Lkv, s.Dk}, vs{s.B, s.Hkv, s.Lkv, s.Dv};
-  const auto count = [](const Dims4& d) { return static_cast<std::size_t>(d[0] * d[1] * d[2] * d[3]); };
+  const auto count = [](const Dims4& d) {
+    return static_cast<std::size_t>(d[0] * d[1] * d[2] * d[3]);
+  };
   const HostTensor q = random_tensor(s.dtype, count(qs), seed);
   const HostTensor k = random_tensor(s.dtype, count(ks), seed + 1);
   const HostTensor v = random_tensor(s.dtype, count(vs), seed + 2);
   const std::size_t item = size_of(s.dtype);
   const auto save_qkv = [&](const char* name, const HostTensor& t, const Dims4& d) {
-    if (s.blhd) save(dir.file(name), npy_type(s.dtype), {d[0], d[2], d[1], d[3]}, swap12(t.bytes.data(), d, item).data());
-    else save(dir.file(name), npy_type(s.dtype), {d[0], d[1], d[2], d[3]}, t.bytes.data());
+    if (s.blhd)
+      save(dir.file(name), npy_type(s.dtype), {d[0], d[2], d[1], d[3]},
+           swap12(t.bytes.data(), d, item).data());
+    else
+      save(dir.file(name), npy_type(s.dtype), {d[0], d[1], d[2], d[3]}, t.bytes.data());
   };
   save_qkv("q.npy", q, qs);
   save_qkv("k.npy", k, ks);
   save_qkv("v.npy", v, vs);
-  std::vector<std::string> args{"run", "--q", dir.file("q.npy"), "--k", dir.file("k.npy"), "--v", dir.file("v.npy"),
-                                "--out", dir.file("o.npy")};
+  std::vector<std::string> args{"run",
+                                "--q",
+                                dir.file("q.npy"),
+                                "--k",
+                                dir.file("k.npy"),
+                                "--v",
+                                dir.file("v.npy"),
+                                "--out",
+                                dir.file("o.npy")};
   if (s.blhd) args.insert(args.end(), {"--layout", "blhd"});
   args.insert(args.end(), s.args.begin(), s.args.end());
 
   AttentionInputs in{TensorView::bhld(q.data(), s.dtype, s.B, s.Hq, s.Lq, s.Dk),
                      TensorView::bhld(k.data(), s.dtype, s.B, s.Hkv, s.Lkv, s.Dk),
-                     TensorView::bhld(v.data(), s.dtype, s.B, s.Hkv, s.Lkv, s.Dv), std::nullopt, {}};
+                     TensorView::bhld(v.data(), s.dtype, s.B, s.Hkv, s.Lkv, s.Dv),
+                     std::nullopt,
+                     {}};
   std::optional<HostTensor> mask;
   if (!s.mask_shape.empty()) {
     Dims4 m4{1, 1, 1, 1};
-    std::copy(s.mask_shape.begin(), s.mask_shape.end(), m4.begin() + static_cast<std::ptrdiff_t>(4 - s.mask_shape.size()));
-    mask.emplace(random_tensor(s.mask_dtype == DType::boolean ? DType::f32 : s.mask_dtype, count(m4), seed + 3, 2.0f));
+    std::copy(s.mask_shape.begin(), s.mask_shape.end(),
+              m4.begin() + static_cast<std::ptrdiff_t>(4 - s.mask_shape.size()));
+    mask.emplace(random_tensor(s.mask_dtype == DType::boolean ? DType::f32 : s.mask_dtype,
+                               count(m4), seed + 3, 2.0f));
     if (s.mask_dtype == DType::boolean) {
       HostTensor b(DType::boolean, count(m4));
-      for (std::size_t i = 0; i < b.count; ++i) b.bytes[i] = mask->get(i) > -1.0f ? 1 : 0;  // ~75% attend
+      for (std::size_t i = 0; i < b.count; ++i)
+        b.bytes[i] = mask->get(i) > -1.0f ? 1 : 0;  // ~75% attend
       mask.emplace(std::move(b));
     }
     save(dir.file("m.npy"), npy_type(s.mask_dtype), s.mask_shape, mask->data());
     args.insert(args.end(), {"--mask", dir.file("m.npy")});
-    in.mask = TensorView{mask->data(), s.mask_dtype, m4, {m4[1] * m4[2] * m4[3], m4[2] * m4[3], m4[3], 1}, count(m4)};
+    in.mask = TensorView{mask->data(),
+                         s.mask_dtype,
+                         m4,
+                         {m4[1] * m4[2] * m4[3], m4[2] * m4[3], m4[3], 1},
+                         count(m4)};
   }
   std::vector<std::int32_t> lens32;
   if (s.kv_lens) {
@@ -192,8 +219,10 @@ void check_scenario(const Scenario& s, const std::vector<std::string>& backend_a
       lens32.push_back(static_cast<std::int32_t>(std::max<std::int64_t>(0, s.Lkv - 2 * b - 1)));
       lens64.push_back(lens32.back());
     }
-    if (s.kv_lens_i64) save(dir.file("lens.npy"), npy::Type::i64, {s.B}, lens64.data());
-    else save(dir.file("lens.npy"), npy::Type::i32, {s.B}, lens32.data());
+    if (s.kv_lens_i64)
+      save(dir.file("lens.npy"), npy::Type::i64, {s.B}, lens64.data());
+    else
+      save(dir.file("lens.npy"), npy::Type::i32, {s.B}, lens32.data());
     args.insert(args.end(), {"--kv-lens", dir.file("lens.npy")});
     in.kv_lens = lens32;
   }
@@ -207,7 +236,9 @@ void check_scenario(const Scenario& s, const std::vector<std::string>& backend_a
   Options cpu;
   cpu.backend = Backend::cpu;
   Context ctx = Context::create(cpu);
-  ctx.attention(desc, in, {MutableTensorView::bhld(ref_out.data(), s.dtype, s.B, s.Hq, s.Lq, s.Dv), ref_lse, ref_probs});
+  ctx.attention(desc, in,
+                {MutableTensorView::bhld(ref_out.data(), s.dtype, s.B, s.Hq, s.Lq, s.Dv), ref_lse,
+                 ref_probs});
 
   const Result r = run_cli(args);
   ASSERT_EQ(r.code, 0) << describe(args, r);
@@ -217,26 +248,34 @@ void check_scenario(const Scenario& s, const std::vector<std::string>& backend_a
 
   const npy::Array out = npy::read(dir.file("o.npy"));
   EXPECT_EQ(out.type, npy_type(s.dtype));
-  const std::vector<std::int64_t> want_shape = s.blhd ? std::vector<std::int64_t>{s.B, s.Lq, s.Hq, s.Dv}
-                                                      : std::vector<std::int64_t>{s.B, s.Hq, s.Lq, s.Dv};
+  const std::vector<std::int64_t> want_shape =
+      s.blhd ? std::vector<std::int64_t>{s.B, s.Lq, s.Hq, s.Dv}
+             : std::vector<std::int64_t>{s.B, s.Hq, s.Lq, s.Dv};
   ASSERT_EQ(out.shape, want_shape);
   const std::vector<std::uint8_t> got_bytes =
       s.blhd ? swap12(out.data.data(), {s.B, s.Lq, s.Hq, s.Dv}, item) : out.data;
   std::vector<double> ref;
   for (std::size_t i = 0; i < ref_out.count; ++i) ref.push_back(ref_out.get(i));
   const Tolerance tol = tolerance_for(s.dtype);
-  const auto got = [&](std::size_t i) { return detail::load_as_float(got_bytes.data(), s.dtype, i); };
+  const auto got = [&](std::size_t i) {
+    return detail::load_as_float(got_bytes.data(), s.dtype, i);
+  };
   const Comparison c = compare(got, ref, tol, 1.0);
-  EXPECT_TRUE(c.ok) << "output differs: max abs err " << c.max_abs_err << " at " << c.worst << "\n" << describe(args, r);
+  EXPECT_TRUE(c.ok) << "output differs: max abs err " << c.max_abs_err << " at " << c.worst << "\n"
+                    << describe(args, r);
 
-  const auto check_f32 = [&](const char* name, const std::vector<float>& want, std::vector<std::int64_t> shape) {
+  const auto check_f32 = [&](const char* name, const std::vector<float>& want,
+                             std::vector<std::int64_t> shape) {
     const npy::Array a = npy::read(dir.file(name));
     EXPECT_EQ(a.type, npy::Type::f32) << name;
     ASSERT_EQ(a.shape, shape) << name;
     std::vector<double> w(want.begin(), want.end());
-    const auto g = [&](std::size_t i) { return detail::load_as_float(a.data.data(), DType::f32, i); };
+    const auto g = [&](std::size_t i) {
+      return detail::load_as_float(a.data.data(), DType::f32, i);
+    };
     const Comparison cf = compare(g, w, tolerance_for(DType::f32), 1.0);
-    EXPECT_TRUE(cf.ok) << name << " differs: max abs err " << cf.max_abs_err << "\n" << describe(args, r);
+    EXPECT_TRUE(cf.ok) << name << " differs: max abs err " << cf.max_abs_err << "\n"
+                       << describe(args, r);
   };
   if (s.lse) check_f32("lse.npy", ref_lse, {s.B, s.Hq, s.Lq});
   if (s.probs) check_f32("p.npy", ref_probs, {s.B, s.Hq, s.Lq, s.Lkv});
@@ -267,25 +306,53 @@ std::vector<std::pair<std::string, Scenario>> scenarios() {
   });
   add("causal_none_window", [](Scenario& s) {
     s.args = {"--causal", "none", "--window", "2,1"};
-    s.desc_edit = [](AttentionDesc& d) { d.window_left = 2; d.window_right = 1; };
+    s.desc_edit = [](AttentionDesc& d) {
+      d.window_left = 2;
+      d.window_right = 1;
+    };
   });
   add("window_unbounded_left", [](Scenario& s) {
     s.args = {"--window", "-1,0"};
-    s.desc_edit = [](AttentionDesc& d) { d.window_left = -1; d.window_right = 0; };
+    s.desc_edit = [](AttentionDesc& d) {
+      d.window_left = -1;
+      d.window_right = 0;
+    };
   });
   add("bool_mask_2d", [](Scenario& s) { s.mask_shape = {5, 7}; });
-  add("float_mask_3d", [](Scenario& s) { s.mask_shape = {4, 5, 7}; s.mask_dtype = DType::f32; });
-  add("float_mask_3d_broadcast_heads", [](Scenario& s) { s.mask_shape = {1, 5, 7}; s.mask_dtype = DType::f32; });
-  add("f16_mask_4d", [](Scenario& s) { s.mask_shape = {2, 1, 5, 1}; s.mask_dtype = DType::f16; });
-  add("bool_mask_blhd", [](Scenario& s) { s.blhd = true; s.mask_shape = {2, 4, 5, 7}; });
+  add("float_mask_3d", [](Scenario& s) {
+    s.mask_shape = {4, 5, 7};
+    s.mask_dtype = DType::f32;
+  });
+  add("float_mask_3d_broadcast_heads", [](Scenario& s) {
+    s.mask_shape = {1, 5, 7};
+    s.mask_dtype = DType::f32;
+  });
+  add("f16_mask_4d", [](Scenario& s) {
+    s.mask_shape = {2, 1, 5, 1};
+    s.mask_dtype = DType::f16;
+  });
+  add("bool_mask_blhd", [](Scenario& s) {
+    s.blhd = true;
+    s.mask_shape = {2, 4, 5, 7};
+  });
   add("kv_lens_i32", [](Scenario& s) { s.kv_lens = true; });
-  add("kv_lens_i64", [](Scenario& s) { s.kv_lens = true; s.kv_lens_i64 = true; });
+  add("kv_lens_i64", [](Scenario& s) {
+    s.kv_lens = true;
+    s.kv_lens_i64 = true;
+  });
   add("softcap", [](Scenario& s) {
     s.args = {"--softcap", "2.5"};
     s.desc_edit = [](AttentionDesc& d) { d.softcap = 2.5f; };
   });
-  add("lse_and_probs", [](Scenario& s) { s.lse = true; s.probs = true; s.mask_shape = {5, 7}; });
-  add("f16", [](Scenario& s) { s.dtype = DType::f16; s.lse = true; });
+  add("lse_and_probs", [](Scenario& s) {
+    s.lse = true;
+    s.probs = true;
+    s.mask_shape = {5, 7};
+  });
+  add("f16", [](Scenario& s) {
+    s.dtype = DType::f16;
+    s.lse = true;
+  });
   add("f16_blhd_everything", [](Scenario& s) {
     s.dtype = DType::f16;
     s.blhd = true;
@@ -294,7 +361,11 @@ std::vector<std::pair<std::string, Scenario>> scenarios() {
     s.mask_shape = {5, 7};
     s.mask_dtype = DType::f16;
     s.args = {"--scale", "0.5", "--causal", "bottom-right", "--softcap", "4"};
-    s.desc_edit = [](AttentionDesc& d) { d.scale = 0.5f; d.causal = Causal::bottom_right; d.softcap = 4.0f; };
+    s.desc_edit = [](AttentionDesc& d) {
+      d.scale = 0.5f;
+      d.causal = Causal::bottom_right;
+      d.softcap = 4.0f;
+    };
   });
   return list;
 }
@@ -310,7 +381,8 @@ TEST(CliRun, MatchesTheLibraryOnVulkanWithValidation) {
   if (!has_vulkan()) {
     // The suite's rule (testutil.hpp): a missing device fails unless explicitly allowed.
     if (no_vulkan_allowed()) GTEST_SKIP() << "no Vulkan device (VKATTN_TESTS_ALLOW_NO_VULKAN=1)";
-    FAIL() << "no Vulkan device (set VKATTN_TESTS_ALLOW_NO_VULKAN=1 to skip Vulkan tests explicitly)";
+    FAIL()
+        << "no Vulkan device (set VKATTN_TESTS_ALLOW_NO_VULKAN=1 to skip Vulkan tests explicitly)";
   }
   for (const auto& [name, s] : scenarios()) {
     SCOPED_TRACE(name);
@@ -323,17 +395,28 @@ TEST(CliRun, MatchesTheLibraryOnVulkanWithValidation) {
 TEST(CliRun, WritesNumpyIdenticalFiles) {
   TempDir dir;
   const HostTensor q = random_tensor(DType::f32, 1 * 2 * 3 * 4, 7);
-  for (const char* name : {"q.npy", "k.npy", "v.npy"}) save(dir.file(name), npy::Type::f32, {1, 2, 3, 4}, q.data());
-  const std::vector<std::string> args{"run", "--q", dir.file("q.npy"), "--k", dir.file("k.npy"), "--v",
-                                      dir.file("v.npy"), "--out", dir.file("o.npy"), "--backend", "cpu"};
+  for (const char* name : {"q.npy", "k.npy", "v.npy"})
+    save(dir.file(name), npy::Type::f32, {1, 2, 3, 4}, q.data());
+  const std::vector<std::string> args{"run",
+                                      "--q",
+                                      dir.file("q.npy"),
+                                      "--k",
+                                      dir.file("k.npy"),
+                                      "--v",
+                                      dir.file("v.npy"),
+                                      "--out",
+                                      dir.file("o.npy"),
+                                      "--backend",
+                                      "cpu"};
   const Result r = run_cli(args);
   ASSERT_EQ(r.code, 0) << describe(args, r);
   const std::string bytes = slurp(dir.file("o.npy"));
-  const std::string header =
-      std::string("\x93NUMPY\x01\x00\x76\x00", 10) + "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3, 4), }";
+  const std::string header = std::string("\x93NUMPY\x01\x00\x76\x00", 10) +
+                             "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3, 4), }";
   ASSERT_GE(bytes.size(), 128u);
   EXPECT_EQ(bytes.substr(0, header.size()), header);
-  EXPECT_EQ(bytes.substr(header.size(), 128 - header.size()), std::string(128 - header.size() - 1, ' ') + "\n");
+  EXPECT_EQ(bytes.substr(header.size(), 128 - header.size()),
+            std::string(128 - header.size() - 1, ' ') + "\n");
   EXPECT_EQ(bytes.size(), 128u + 24 * 4);
   EXPECT_EQ(dir.listing(), (std::set<std::string>{"q.npy", "k.npy", "v.npy", "o.npy"}));
 }
@@ -350,15 +433,21 @@ class CliBadInput : public ::testing::Test {
   }
 
   // A valid `run` command line with `replace` (option -> value) applied and `extra` appended.
-  std::vector<std::string> command(const std::vector<std::pair<std::string, std::string>>& replace = {},
-                                   const std::vector<std::string>& extra = {}) const {
-    std::vector<std::pair<std::string, std::string>> opts{{"--q", dir_.file("q.npy")}, {"--k", dir_.file("k.npy")},
-                                                          {"--v", dir_.file("v.npy")}, {"--out", dir_.file("o.npy")},
+  std::vector<std::string> command(
+      const std::vector<std::pair<std::string, std::string>>& replace = {},
+      const std::vector<std::string>& extra = {}) const {
+    std::vector<std::pair<std::string, std::string>> opts{{"--q", dir_.file("q.npy")},
+                                                          {"--k", dir_.file("k.npy")},
+                                                          {"--v", dir_.file("v.npy")},
+                                                          {"--out", dir_.file("o.npy")},
                                                           {"--backend", "cpu"}};
     for (const auto& [o, v] : replace) {
       bool found = false;
       for (auto& [o2, v2] : opts)
-        if (o2 == o) { v2 = v; found = true; }
+        if (o2 == o) {
+          v2 = v;
+          found = true;
+        }
       if (!found) opts.emplace_back(o, v);
     }
     std::vector<std::string> args{"run"};
@@ -372,9 +461,11 @@ class CliBadInput : public ::testing::Test {
   void expect_bad_input(const std::vector<std::string>& args, const std::string& needle) {
     const Result r = run_cli(args);
     EXPECT_EQ(r.code, 2) << describe(args, r);
-    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in stderr\n" << describe(args, r);
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in stderr\n"
+                                                     << describe(args, r);
     ASSERT_FALSE(r.err.empty());
-    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "stderr is not one line\n" << describe(args, r);
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "stderr is not one line\n"
+                                                  << describe(args, r);
     EXPECT_EQ(dir_.listing(), inputs_) << describe(args, r);
   }
 
@@ -398,7 +489,8 @@ TEST_F(CliBadInput, Files) {
   expect_bad_input(command({{"--q", dir_.file("missing.npy")}}), "No such file");
   expect_bad_input(command({{"--k", write_raw("text.npy", "hello, world\n")}}), "bad magic");
   const std::string valid = slurp(dir_.file("v.npy"));
-  expect_bad_input(command({{"--v", write_raw("short.npy", valid.substr(0, valid.size() - 3))}}), "truncated data");
+  expect_bad_input(command({{"--v", write_raw("short.npy", valid.substr(0, valid.size() - 3))}}),
+                   "truncated data");
   expect_bad_input(command({{"--v", write_raw("long.npy", valid + "x")}}), "trailing data");
   std::string f8 = slurp(dir_.file("q.npy"));
   f8.replace(f8.find("<f4"), 3, "<f8");
@@ -407,18 +499,29 @@ TEST_F(CliBadInput, Files) {
 }
 
 TEST_F(CliBadInput, DtypesAndShapes) {
-  expect_bad_input(command({{"--q", write("qi.npy", npy::Type::i32, {2, 4, 5, 8})}}), "dtype int32");
-  expect_bad_input(command({{"--k", write("kh.npy", npy::Type::f16, {2, 2, 7, 8})}}), "share one dtype");
+  expect_bad_input(command({{"--q", write("qi.npy", npy::Type::i32, {2, 4, 5, 8})}}),
+                   "dtype int32");
+  expect_bad_input(command({{"--k", write("kh.npy", npy::Type::f16, {2, 2, 7, 8})}}),
+                   "share one dtype");
   expect_bad_input(command({{"--q", write("q3.npy", npy::Type::f32, {4, 5, 8})}}), "4-D");
-  expect_bad_input(command({{"--k", write("kd.npy", npy::Type::f32, {2, 2, 7, 6})}}), "shape mismatch");
-  expect_bad_input(command({{"--v", write("vl.npy", npy::Type::f32, {2, 2, 6, 8})}}), "shape mismatch");
-  expect_bad_input(command({{"--k", write("kb.npy", npy::Type::f32, {3, 2, 7, 8})}}), "shape mismatch");
-  expect_bad_input(command({{"--mask", write("m.npy", npy::Type::boolean, {5, 6})}}), "not broadcastable");
-  expect_bad_input(command({{"--mask", write("m3.npy", npy::Type::f32, {3, 5, 7})}}), "not broadcastable");
-  expect_bad_input(command({{"--mask", write("m1.npy", npy::Type::boolean, {7})}}), "rank 2, 3 or 4");
-  expect_bad_input(command({{"--mask", write("mi.npy", npy::Type::i32, {5, 7})}}), "--mask: dtype int32");
-  expect_bad_input(command({{"--kv-lens", write("lf.npy", npy::Type::f32, {2})}}), "--kv-lens: dtype float32");
-  expect_bad_input(command({{"--kv-lens", write("l3.npy", npy::Type::i32, {3})}}), "--kv-lens: expected shape (2,)");
+  expect_bad_input(command({{"--k", write("kd.npy", npy::Type::f32, {2, 2, 7, 6})}}),
+                   "shape mismatch");
+  expect_bad_input(command({{"--v", write("vl.npy", npy::Type::f32, {2, 2, 6, 8})}}),
+                   "shape mismatch");
+  expect_bad_input(command({{"--k", write("kb.npy", npy::Type::f32, {3, 2, 7, 8})}}),
+                   "shape mismatch");
+  expect_bad_input(command({{"--mask", write("m.npy", npy::Type::boolean, {5, 6})}}),
+                   "not broadcastable");
+  expect_bad_input(command({{"--mask", write("m3.npy", npy::Type::f32, {3, 5, 7})}}),
+                   "not broadcastable");
+  expect_bad_input(command({{"--mask", write("m1.npy", npy::Type::boolean, {7})}}),
+                   "rank 2, 3 or 4");
+  expect_bad_input(command({{"--mask", write("mi.npy", npy::Type::i32, {5, 7})}}),
+                   "--mask: dtype int32");
+  expect_bad_input(command({{"--kv-lens", write("lf.npy", npy::Type::f32, {2})}}),
+                   "--kv-lens: dtype float32");
+  expect_bad_input(command({{"--kv-lens", write("l3.npy", npy::Type::i32, {3})}}),
+                   "--kv-lens: expected shape (2,)");
   const std::int64_t too_long[2] = {3, 8};
   save(dir_.file("lbig.npy"), npy::Type::i64, {2}, too_long);
   inputs_ = dir_.listing();
@@ -489,7 +592,8 @@ TEST(Cli, DemoPassesOnASmallShape) {
   EXPECT_NE(r.out.find("plan:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(": ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("GFLOP/s"), std::string::npos) << r.out;
-  const std::vector<std::string> f16{"demo", "--backend", "cpu", "--len", "33", "--dtype", "f16", "--causal", "top-left"};
+  const std::vector<std::string> f16{"demo",    "--backend", "cpu",      "--len",   "33",
+                                     "--dtype", "f16",       "--causal", "top-left"};
   const Result h = run_cli(f16);
   EXPECT_EQ(h.code, 0) << describe(f16, h);
   const Result bad = run_cli({"demo", "--dtype", "f64"});

@@ -29,7 +29,8 @@ double half_value(std::uint16_t h) {
   const int sign = (h & 0x8000u) ? -1 : 1;
   const int exponent = (h >> 10) & 0x1F;
   const int mantissa = h & 0x3FF;
-  if (exponent == 0x1F) return mantissa ? std::nan("") : sign * std::numeric_limits<double>::infinity();
+  if (exponent == 0x1F)
+    return mantissa ? std::nan("") : sign * std::numeric_limits<double>::infinity();
   if (exponent == 0) return sign * std::ldexp(mantissa, -24);
   return sign * std::ldexp(1024 + mantissa, exponent - 25);
 }
@@ -78,15 +79,15 @@ TEST(DTypeF16, OverflowGivesInfinity) {
 }
 
 TEST(DTypeF16, Subnormals) {
-  EXPECT_EQ(float_to_half(0x1p-24f), 0x0001u);         // smallest subnormal
+  EXPECT_EQ(float_to_half(0x1p-24f), 0x0001u);  // smallest subnormal
   EXPECT_EQ(float_to_half(-0x1p-24f), 0x8001u);
-  EXPECT_EQ(float_to_half(0x1p-25f), 0x0000u);         // tie with 0: even
+  EXPECT_EQ(float_to_half(0x1p-25f), 0x0000u);  // tie with 0: even
   EXPECT_EQ(float_to_half(0x1p-25f * 1.0001f), 0x0001u);
-  EXPECT_EQ(float_to_half(3 * 0x1p-25f), 0x0002u);     // tie between 1 and 2: even
+  EXPECT_EQ(float_to_half(3 * 0x1p-25f), 0x0002u);  // tie between 1 and 2: even
   EXPECT_EQ(float_to_half(0x1p-26f), 0x0000u);
-  EXPECT_EQ(float_to_half(1023 * 0x1p-24f), 0x03FFu);  // largest subnormal
+  EXPECT_EQ(float_to_half(1023 * 0x1p-24f), 0x03FFu);     // largest subnormal
   EXPECT_EQ(float_to_half(1023.5f * 0x1p-24f), 0x0400u);  // tie rounds up into the normals
-  EXPECT_EQ(float_to_half(0x1p-14f), 0x0400u);         // smallest normal
+  EXPECT_EQ(float_to_half(0x1p-14f), 0x0400u);            // smallest normal
   EXPECT_EQ(float_to_half(-0.0f), 0x8000u);
   EXPECT_EQ(float_to_half(1e-30f), 0x0000u);
   EXPECT_EQ(half_to_float(0x0001u), 0x1p-24f);
@@ -104,14 +105,16 @@ TEST(DTypeF16, NearestOnSampledFloats) {
     const std::uint16_t magnitude = h & 0x7FFFu;
     const std::uint16_t sign = h & 0x8000u;
     if (magnitude < 0x7BFFu) {
-      const double up = std::abs(half_value(static_cast<std::uint16_t>(sign | (magnitude + 1))) - x);
+      const double up =
+          std::abs(half_value(static_cast<std::uint16_t>(sign | (magnitude + 1))) - x);
       ASSERT_LE(err, up) << x;
       if (err == up) {
         ASSERT_EQ(h & 1u, 0u) << "tie not to even at " << x;
       }
     }
     if (magnitude > 0) {
-      const double down = std::abs(half_value(static_cast<std::uint16_t>(sign | (magnitude - 1))) - x);
+      const double down =
+          std::abs(half_value(static_cast<std::uint16_t>(sign | (magnitude - 1))) - x);
       ASSERT_LE(err, down) << x;
       if (err == down) {
         ASSERT_EQ(h & 1u, 0u) << "tie not to even at " << x;
@@ -146,7 +149,7 @@ TEST(DTypeBf16, TiesRoundToEven) {
   EXPECT_EQ(float_to_bf16(1.0f + 3 * 0x1p-8f), 0x3F82u);  // tie, up to even
   EXPECT_EQ(float_to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3F81u);
   EXPECT_EQ(float_to_bf16(-(1.0f + 3 * 0x1p-8f)), 0xBF82u);
-  EXPECT_EQ(float_to_bf16(2.0f - 0x1p-8f), 0x4000u);      // tie carrying into the exponent
+  EXPECT_EQ(float_to_bf16(2.0f - 0x1p-8f), 0x4000u);  // tie carrying into the exponent
 }
 
 TEST(DTypeBf16, OverflowAndSubnormals) {

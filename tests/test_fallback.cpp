@@ -58,20 +58,22 @@ struct Case {
 
   [[nodiscard]] std::string describe() const {
     std::ostringstream s;
-    s << "B=" << b << " Hq=" << hq << " Hkv=" << hkv << " Lq=" << lq << " Lkv=" << lkv << " Dk=" << dk
-      << " Dv=" << dv << " dtype=" << to_string(dtype) << " causal=" << to_string(causal)
-      << " window=(" << window_left << "," << window_right << ") softcap=" << softcap;
+    s << "B=" << b << " Hq=" << hq << " Hkv=" << hkv << " Lq=" << lq << " Lkv=" << lkv
+      << " Dk=" << dk << " Dv=" << dv << " dtype=" << to_string(dtype)
+      << " causal=" << to_string(causal) << " window=(" << window_left << "," << window_right
+      << ") softcap=" << softcap;
     if (mask) {
-      s << " mask=" << to_string(mask->dtype) << "[" << mask->shape[0] << "," << mask->shape[1] << ","
-        << mask->shape[2] << "," << mask->shape[3] << "] excl=" << mask->neg_inf_share
+      s << " mask=" << to_string(mask->dtype) << "[" << mask->shape[0] << "," << mask->shape[1]
+        << "," << mask->shape[2] << "," << mask->shape[3] << "] excl=" << mask->neg_inf_share
         << " empty_row=" << mask->empty_row;
     }
     if (!kv_lens.empty()) {
       s << " kv_lens=";
       for (auto l : kv_lens) s << l << ",";
     }
-    s << " layout=" << (blhd ? "BLHD" : "BHLD") << " magnitude=" << magnitude << " threads=" << threads
-      << " isa=" << (isa == CpuIsa::generic ? "generic" : "auto") << " seed=" << seed;
+    s << " layout=" << (blhd ? "BLHD" : "BHLD") << " magnitude=" << magnitude
+      << " threads=" << threads << " isa=" << (isa == CpuIsa::generic ? "generic" : "auto")
+      << " seed=" << seed;
     return s.str();
   }
 };
@@ -114,9 +116,12 @@ HostTensor make_mask(const MaskSpec& m, std::uint64_t seed) {
 void check(const Case& c) {
   SCOPED_TRACE(c.describe());
   const std::uint64_t seed = c.seed;
-  HostTensor q = random_tensor(c.dtype, static_cast<std::size_t>(c.b * c.hq * c.lq * c.dk), seed * 4 + 0, c.magnitude);
-  HostTensor k = random_tensor(c.dtype, static_cast<std::size_t>(c.b * c.hkv * c.lkv * c.dk), seed * 4 + 1, c.magnitude);
-  HostTensor v = random_tensor(c.dtype, static_cast<std::size_t>(c.b * c.hkv * c.lkv * c.dv), seed * 4 + 2, 1.0f);
+  HostTensor q = random_tensor(c.dtype, static_cast<std::size_t>(c.b * c.hq * c.lq * c.dk),
+                               seed * 4 + 0, c.magnitude);
+  HostTensor k = random_tensor(c.dtype, static_cast<std::size_t>(c.b * c.hkv * c.lkv * c.dk),
+                               seed * 4 + 1, c.magnitude);
+  HostTensor v = random_tensor(c.dtype, static_cast<std::size_t>(c.b * c.hkv * c.lkv * c.dv),
+                               seed * 4 + 2, 1.0f);
   HostTensor o(c.dtype, static_cast<std::size_t>(c.b * c.hq * c.lq * c.dv));
   for (std::size_t e = 0; e < o.count; ++e) o.set(e, 12345.0f);  // catches rows never written
   std::vector<float> lse(static_cast<std::size_t>(c.b * c.hq * c.lq), 12345.0f);
@@ -143,7 +148,8 @@ void check(const Case& c) {
   in.v = make_view<TensorView>(c, v.data(), c.dtype, c.hkv, c.lkv, c.dv);
   if (mask) {
     const Dims4& s = c.mask->shape;
-    in.mask = TensorView{mask->data(), c.mask->dtype, s, {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1}, mask->count};
+    in.mask = TensorView{
+        mask->data(), c.mask->dtype, s, {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1}, mask->count};
   }
   in.kv_lens = c.kv_lens;
   AttentionOutputs out;
@@ -157,7 +163,8 @@ void check(const Case& c) {
   // Tolerance scale: max |V| times the growth with the largest |logit| the rows can see
   // (bounded by softcap, shifted by the largest finite additive mask value).
   double max_v = 0.0, max_mask = 0.0;
-  for (std::size_t e = 0; e < v.count; ++e) max_v = std::max(max_v, std::abs(static_cast<double>(v.get(e))));
+  for (std::size_t e = 0; e < v.count; ++e)
+    max_v = std::max(max_v, std::abs(static_cast<double>(v.get(e))));
   double max_logit = 0.0;
   for (i64 b = 0; b < c.b; ++b)
     for (i64 h = 0; h < c.hq; ++h)
@@ -165,31 +172,35 @@ void check(const Case& c) {
         for (i64 j = 0; j < c.lkv; ++j) {
           double dot = 0.0;
           for (i64 d = 0; d < c.dk; ++d)
-            dot += static_cast<double>(detail::load_as_float(q.data(), c.dtype, detail::offset_of(in.q, b, h, i, d))) *
-                   detail::load_as_float(k.data(), c.dtype, detail::offset_of(in.k, b, h / (c.hq / c.hkv), j, d));
+            dot += static_cast<double>(detail::load_as_float(q.data(), c.dtype,
+                                                             detail::offset_of(in.q, b, h, i, d))) *
+                   detail::load_as_float(k.data(), c.dtype,
+                                         detail::offset_of(in.k, b, h / (c.hq / c.hkv), j, d));
           max_logit = std::max(max_logit, std::abs(dot * p.scale));
         }
   if (c.softcap > 0.0f) max_logit = std::min(max_logit, static_cast<double>(c.softcap));
   if (mask && c.mask->dtype != DType::boolean)
     for (std::size_t e = 0; e < mask->count; ++e)
-      if (std::isfinite(mask->get(e))) max_mask = std::max(max_mask, std::abs(static_cast<double>(mask->get(e))));
+      if (std::isfinite(mask->get(e)))
+        max_mask = std::max(max_mask, std::abs(static_cast<double>(mask->get(e))));
   max_logit += max_mask;
   const double factor = logit_factor(max_logit);
 
   const auto got_out = [&](std::size_t e) {
     const auto idx = static_cast<i64>(e);
-    const i64 d = idx % c.dv, i = idx / c.dv % c.lq, h = idx / (c.dv * c.lq) % c.hq, b = idx / (c.dv * c.lq * c.hq);
+    const i64 d = idx % c.dv, i = idx / c.dv % c.lq, h = idx / (c.dv * c.lq) % c.hq,
+              b = idx / (c.dv * c.lq * c.hq);
     return static_cast<double>(o.get(detail::offset_of(out.out, b, h, i, d)));
   };
   const Comparison co = compare(got_out, ref.out, tolerance_for(c.dtype), max_v * factor);
   EXPECT_TRUE(co.ok) << "out: max_abs_err=" << co.max_abs_err << " max_rel_err=" << co.max_rel_err
-                     << " worst=" << co.worst << " got=" << got_out(co.worst) << " ref=" << ref.out[co.worst]
-                     << " nan=" << co.nan_count;
+                     << " worst=" << co.worst << " got=" << got_out(co.worst)
+                     << " ref=" << ref.out[co.worst] << " nan=" << co.nan_count;
   // LSE is f32 whatever the storage type, in logit units.
-  const Comparison cl =
-      compare([&](std::size_t e) { return static_cast<double>(lse[e]); }, ref.lse, tolerance_for(DType::f32), factor);
-  EXPECT_TRUE(cl.ok) << "lse: max_abs_err=" << cl.max_abs_err << " worst=" << cl.worst << " got=" << lse[cl.worst]
-                     << " ref=" << ref.lse[cl.worst];
+  const Comparison cl = compare([&](std::size_t e) { return static_cast<double>(lse[e]); }, ref.lse,
+                                tolerance_for(DType::f32), factor);
+  EXPECT_TRUE(cl.ok) << "lse: max_abs_err=" << cl.max_abs_err << " worst=" << cl.worst
+                     << " got=" << lse[cl.worst] << " ref=" << ref.lse[cl.worst];
 }
 
 const i64 kLengths[] = {1, 2, 17, 63, 64, 65, 127, 129, 131, 1000};
@@ -268,7 +279,8 @@ TEST(Fallback, HeadDims) {
       check(c);
     }
   }
-  for (auto [dk, dv] : {std::pair<i64, i64>{64, 32}, {32, 80}, {8, 1}, {1, 8}, {256, 128}, {96, 20}}) {
+  for (auto [dk, dv] :
+       {std::pair<i64, i64>{64, 32}, {32, 80}, {8, 1}, {1, 8}, {256, 128}, {96, 20}}) {
     Case c;
     c.lq = 33;
     c.lkv = 77;
@@ -298,7 +310,8 @@ TEST(Fallback, GqaCausalWindow) {
     for (Lens ln : {Lens{17, 129}, Lens{129, 17}, Lens{70, 70}})
       for (Causal causal : {Causal::none, Causal::top_left, Causal::bottom_right})
         for (Win w : {Win{-1, -1}, Win{5, -1}, Win{40, 0}, Win{3, 9}}) {
-          if (causal != Causal::none && w.right > 0) continue;  // validation: causal needs right -1 or 0
+          if (causal != Causal::none && w.right > 0)
+            continue;  // validation: causal needs right -1 or 0
           Case c;
           c.hq = hd.hq;
           c.hkv = hd.hkv;
@@ -346,7 +359,8 @@ TEST(Fallback, KvLens) {
 TEST(Fallback, Masks) {
   std::uint64_t seed = 600;
   const i64 B = 2, H = 4, LQ = 33, LKV = 100;
-  const Dims4 shapes[] = {{B, H, LQ, LKV}, {1, 1, LQ, LKV}, {B, 1, 1, LKV}, {1, H, LQ, 1}, {1, 1, 1, 1}};
+  const Dims4 shapes[] = {
+      {B, H, LQ, LKV}, {1, 1, LQ, LKV}, {B, 1, 1, LKV}, {1, H, LQ, 1}, {1, 1, 1, 1}};
   for (DType mt : {DType::boolean, DType::f32, DType::f16, DType::bf16})
     for (const Dims4& shape : shapes) {
       Case c;

@@ -111,7 +111,8 @@ std::vector<Named> cases() {
   return v;
 }
 
-class FusedKernel : public VulkanTest, public ::testing::WithParamInterface<std::tuple<Kernel, int>> {};
+class FusedKernel : public VulkanTest,
+                    public ::testing::WithParamInterface<std::tuple<Kernel, int>> {};
 
 TEST_P(FusedKernel, MatchesReference) {
   if (ctx_ == nullptr) return;
@@ -120,13 +121,15 @@ TEST_P(FusedKernel, MatchesReference) {
   Context* ctx = shared_context(kernel);
   const Outcome r = run_case(*ctx, n.c);
   expect_ok(n.c, r, kernel);
-  EXPECT_EQ(r.plan.workspace_bytes == 0, kernel == Kernel::flash || r.plan.reason.find("1 key slices") != std::string::npos)
+  EXPECT_EQ(r.plan.workspace_bytes == 0,
+            kernel == Kernel::flash || r.plan.reason.find("1 key slices") != std::string::npos)
       << r.plan.reason;
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::tuple<Kernel, int>>& info) {
   const auto [kernel, index] = info.param;
-  return std::string(kernel == Kernel::flash ? "flash_" : "split_kv_") + cases()[static_cast<std::size_t>(index)].name;
+  return std::string(kernel == Kernel::flash ? "flash_" : "split_kv_") +
+         cases()[static_cast<std::size_t>(index)].name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, FusedKernel,

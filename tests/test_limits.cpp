@@ -38,7 +38,8 @@ constexpr bool kAsan = false;
 class Mapping {
  public:
   explicit Mapping(std::size_t bytes) : bytes_(bytes) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     data_ = p == MAP_FAILED ? nullptr : p;
   }
   Mapping(const Mapping&) = delete;
@@ -66,7 +67,10 @@ struct HugeProbsCall {
   HugeProbsCall(std::int64_t heads, std::int64_t len_q, std::int64_t len_kv)
       : desc(plain_desc(len_q, len_kv, 1, heads)),
         cells(static_cast<std::size_t>(heads * len_q * len_kv)),
-        q(bytes(heads * len_q)), k(bytes(len_kv)), v(bytes(len_kv)), out(bytes(heads * len_q)),
+        q(bytes(heads * len_q)),
+        k(bytes(len_kv)),
+        v(bytes(len_kv)),
+        out(bytes(heads * len_q)),
         probs(cells * sizeof(float)) {
     desc.heads_kv = 1;
   }
@@ -77,11 +81,16 @@ struct HugeProbsCall {
   }
   [[nodiscard]] AttentionInputs inputs() const {
     const std::int64_t h = desc.heads_q, lq = desc.len_q, lkv = desc.len_kv;
-    return {TensorView::bhld(q.data(), DType::f32, 1, h, lq, 1), TensorView::bhld(k.data(), DType::f32, 1, 1, lkv, 1),
-            TensorView::bhld(v.data(), DType::f32, 1, 1, lkv, 1), std::nullopt, {}};
+    return {TensorView::bhld(q.data(), DType::f32, 1, h, lq, 1),
+            TensorView::bhld(k.data(), DType::f32, 1, 1, lkv, 1),
+            TensorView::bhld(v.data(), DType::f32, 1, 1, lkv, 1),
+            std::nullopt,
+            {}};
   }
   [[nodiscard]] AttentionOutputs outputs() const {
-    return {MutableTensorView::bhld(out.data(), DType::f32, 1, desc.heads_q, desc.len_q, 1), {}, {probs.floats(), cells}};
+    return {MutableTensorView::bhld(out.data(), DType::f32, 1, desc.heads_q, desc.len_q, 1),
+            {},
+            {probs.floats(), cells}};
   }
 };
 
@@ -103,7 +112,7 @@ Error expect_failure_then_usable(Context& ctx, const HugeProbsCall& huge) {
 // ASan's operator new reports a failed allocation as a fatal error instead of throwing
 // std::bad_alloc (allocator_may_return_null covers malloc only), so a real host allocation
 // failure cannot be observed under the asan preset; the release build runs these.
-#define SKIP_UNDER_ASAN()                                                                     \
+#define SKIP_UNDER_ASAN() \
   if (kAsan) GTEST_SKIP() << "under ASan a failed operator new aborts instead of throwing"
 
 // 2^44 cells: the reference's 2^47-byte buffer exceeds the user address space of every
@@ -113,7 +122,8 @@ TEST(CpuOutOfMemory, HostAllocationFailureIsOutOfMemoryAndContextStaysUsable) {
   SKIP_UNDER_ASAN();
   Context ctx = Context::create(cpu_options());
   const HugeProbsCall huge(1, std::int64_t{1} << 22, std::int64_t{1} << 22);
-  if (!huge.mapped()) GTEST_SKIP() << "cannot reserve 64 TiB of address space here (overcommit policy 2?)";
+  if (!huge.mapped())
+    GTEST_SKIP() << "cannot reserve 64 TiB of address space here (overcommit policy 2?)";
   const Error e = expect_failure_then_usable(ctx, huge);
   EXPECT_EQ(e.code(), ErrorCode::out_of_memory) << e.what();
 }
@@ -128,9 +138,11 @@ class VulkanLimits : public VulkanTest {};
 TEST_F(VulkanLimits, ProbabilitiesPastDeviceMemoryAreRefusedAndContextStaysUsable) {
   SKIP_UNDER_ASAN();
   const HugeProbsCall huge(std::int64_t{1} << 10, std::int64_t{1} << 15, std::int64_t{1} << 14);
-  if (!huge.mapped()) GTEST_SKIP() << "cannot reserve 8 TiB of address space here (overcommit policy 2?)";
+  if (!huge.mapped())
+    GTEST_SKIP() << "cannot reserve 8 TiB of address space here (overcommit policy 2?)";
   const Error e = expect_failure_then_usable(*ctx_, huge);
-  EXPECT_TRUE(e.code() == ErrorCode::out_of_memory || e.code() == ErrorCode::unsupported) << e.what();
+  EXPECT_TRUE(e.code() == ErrorCode::out_of_memory || e.code() == ErrorCode::unsupported)
+      << e.what();
   RecordProperty("error", e.what());
 }
 
@@ -184,12 +196,16 @@ struct RangeCall {
       k.floats()[n - 1 - i] = 0.5f * std::cos(static_cast<float>(i));
     }
   }
-  [[nodiscard]] std::size_t count(std::int64_t dim) const { return static_cast<std::size_t>(heads * len * dim); }
+  [[nodiscard]] std::size_t count(std::int64_t dim) const {
+    return static_cast<std::size_t>(heads * len * dim);
+  }
   [[nodiscard]] std::uint64_t k_bytes() const { return count(kDim) * sizeof(float); }
   [[nodiscard]] AttentionInputs inputs() const {
     return {TensorView::bhld(q.data(), DType::f32, 1, heads, 1, kDim),
             TensorView::bhld(k.data(), DType::f32, 1, heads, len, kDim),
-            TensorView::bhld(v.data(), DType::f32, 1, heads, len, 1), std::nullopt, {}};
+            TensorView::bhld(v.data(), DType::f32, 1, heads, len, 1),
+            std::nullopt,
+            {}};
   }
   [[nodiscard]] AttentionOutputs outputs() {
     return {MutableTensorView::bhld(out.data(), DType::f32, 1, heads, 1, 1), {}, {}};
@@ -199,9 +215,11 @@ struct RangeCall {
   [[nodiscard]] std::string check() {
     const detail::Problem p = detail::validate_call(desc, inputs(), outputs());
     const detail::ReferenceResult ref = detail::reference_attention(p, inputs());
-    const Comparison c = compare([&](std::size_t i) { return out[i]; }, ref.out, tolerance_for(DType::f32), 1.0);
-    return c.ok ? "" : "out differs from the reference (max rel " + std::to_string(c.max_rel_err) + " at " +
-                           std::to_string(c.worst) + ")";
+    const Comparison c =
+        compare([&](std::size_t i) { return out[i]; }, ref.out, tolerance_for(DType::f32), 1.0);
+    return c.ok ? ""
+                : "out differs from the reference (max rel " + std::to_string(c.max_rel_err) +
+                      " at " + std::to_string(c.worst) + ")";
   }
 };
 

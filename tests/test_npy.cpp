@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.hpp"
 #include "cli/npy.hpp"
 #include "cli/output_file.hpp"
+#include "temp_dir.hpp"
 
 namespace vkattn::npy {
 namespace {
@@ -22,9 +22,17 @@ using Bytes = std::vector<std::uint8_t>;
 
 // A file with the given version, header text (length field = its size) and data bytes.
 Bytes raw_file(int major, int minor, const std::string& header, std::size_t data_bytes) {
-  Bytes out = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<std::uint8_t>(major), static_cast<std::uint8_t>(minor)};
+  Bytes out = {0x93,
+               'N',
+               'U',
+               'M',
+               'P',
+               'Y',
+               static_cast<std::uint8_t>(major),
+               static_cast<std::uint8_t>(minor)};
   const std::size_t len_bytes = major == 1 ? 2 : 4;
-  for (std::size_t i = 0; i < len_bytes; ++i) out.push_back(static_cast<std::uint8_t>(header.size() >> (8 * i)));
+  for (std::size_t i = 0; i < len_bytes; ++i)
+    out.push_back(static_cast<std::uint8_t>(header.size() >> (8 * i)));
   out.insert(out.end(), header.begin(), header.end());
   for (std::size_t i = 0; i < data_bytes; ++i) out.push_back(static_cast<std::uint8_t>(i * 7));
   return out;
@@ -63,7 +71,8 @@ void write_raw(const fs::path& p, const Bytes& b) {
 }
 
 TEST(Npy, RoundTripsEveryTypeAndRank) {
-  const std::vector<std::vector<std::int64_t>> shapes = {{}, {5}, {2, 3}, {2, 3, 4}, {1, 2, 3, 4}, {2, 1, 3, 1, 2}, {3, 0, 2}};
+  const std::vector<std::vector<std::int64_t>> shapes = {
+      {}, {5}, {2, 3}, {2, 3, 4}, {1, 2, 3, 4}, {2, 1, 3, 1, 2}, {3, 0, 2}};
   for (Type t : {Type::f32, Type::f16, Type::boolean, Type::i32, Type::i64}) {
     for (const auto& shape : shapes) {
       SCOPED_TRACE(std::string(descr(t)) + " rank " + std::to_string(shape.size()));
@@ -87,11 +96,15 @@ TEST(Npy, WritesExactlyWhatNumpyWrites) {
   const std::string dict_text = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
   EXPECT_EQ(head.substr(0, 10), std::string("\x93NUMPY\x01\x00\x76\x00", 10));
   EXPECT_EQ(head.substr(10, dict_text.size()), dict_text);
-  EXPECT_EQ(head.substr(10 + dict_text.size()), std::string(128 - 11 - dict_text.size(), ' ') + "\n");
+  EXPECT_EQ(head.substr(10 + dict_text.size()),
+            std::string(128 - 11 - dict_text.size(), ' ') + "\n");
 
-  EXPECT_EQ(header_dict(Type::f16, std::vector<std::int64_t>{7}), "{'descr': '<f2', 'fortran_order': False, 'shape': (7,), }");
-  EXPECT_EQ(header_dict(Type::boolean, std::vector<std::int64_t>{}), "{'descr': '|b1', 'fortran_order': False, 'shape': (), }");
-  for (const auto& shape : {std::vector<std::int64_t>{}, {1}, {123456789, 0}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}) {
+  EXPECT_EQ(header_dict(Type::f16, std::vector<std::int64_t>{7}),
+            "{'descr': '<f2', 'fortran_order': False, 'shape': (7,), }");
+  EXPECT_EQ(header_dict(Type::boolean, std::vector<std::int64_t>{}),
+            "{'descr': '|b1', 'fortran_order': False, 'shape': (), }");
+  for (const auto& shape :
+       {std::vector<std::int64_t>{}, {1}, {123456789, 0}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}) {
     const Bytes f = encode(sample(Type::boolean, shape));
     const std::size_t offset = 10 + (f[8] | (f[9] << 8));
     EXPECT_EQ(offset % 64, 0u);
@@ -106,7 +119,8 @@ TEST(Npy, ReadsVersions2And3AndLooseSyntax) {
     EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 2}));
   }
   // Other key order, double quotes, no trailing comma, trailing comma in the tuple, no newline.
-  const Array b = parse(raw_file(1, 0, R"({"shape": (3, 1,), "fortran_order": False, "descr": "<f2"})", 6));
+  const Array b =
+      parse(raw_file(1, 0, R"({"shape": (3, 1,), "fortran_order": False, "descr": "<f2"})", 6));
   EXPECT_EQ(b.type, Type::f16);
   EXPECT_EQ(b.shape, (std::vector<std::int64_t>{3, 1}));
 }
@@ -125,16 +139,26 @@ TEST(Npy, RejectsBadMagicAndVersion) {
 TEST(Npy, RejectsHeadersThatAreNotTheDict) {
   expect_error(raw_file(1, 0, "[1, 2]\n", 0), "not a dict");
   expect_error(raw_file(1, 0, "", 0), "not a dict");
-  expect_error(raw_file(1, 0, "{'descr': '<f4', 'shape': (1,)}", 4), "lacks the key 'fortran_order'");
-  expect_error(raw_file(1, 0, "{'fortran_order': False, 'shape': (1,)}", 4), "lacks the key 'descr'");
-  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': False}", 4), "lacks the key 'shape'");
-  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", 4), "unexpected key 'x'");
-  expect_error(raw_file(1, 0, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", 4), "duplicate key");
+  expect_error(raw_file(1, 0, "{'descr': '<f4', 'shape': (1,)}", 4),
+               "lacks the key 'fortran_order'");
+  expect_error(raw_file(1, 0, "{'fortran_order': False, 'shape': (1,)}", 4),
+               "lacks the key 'descr'");
+  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': False}", 4),
+               "lacks the key 'shape'");
+  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", 4),
+               "unexpected key 'x'");
+  expect_error(
+      raw_file(1, 0, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", 4),
+      "duplicate key");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(1,)") + "x", 4), "after the header dict");
-  expect_error(raw_file(1, 0, "{'descr': '<f4' 'fortran_order': False, 'shape': (1,)}", 4), "expected ','");
-  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", 4), "True or False");
-  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4), "expected ',' or '}'");
-  expect_error(raw_file(1, 0, "{'descr' '<f4', 'fortran_order': False, 'shape': (1,)}", 4), "expected ':'");
+  expect_error(raw_file(1, 0, "{'descr': '<f4' 'fortran_order': False, 'shape': (1,)}", 4),
+               "expected ','");
+  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", 4),
+               "True or False");
+  expect_error(raw_file(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", 4),
+               "expected ',' or '}'");
+  expect_error(raw_file(1, 0, "{'descr' '<f4', 'fortran_order': False, 'shape': (1,)}", 4),
+               "expected ':'");
   expect_error(raw_file(1, 0, "{'descr': '<f4", 0), "unterminated");
   expect_error(raw_file(1, 0, std::string("{'descr': '<f4', \0", 18), 0), "expected a string");
 }
@@ -146,16 +170,23 @@ TEST(Npy, RejectsFortranOrderAndUnsupportedTypes) {
   expect_error(raw_file(1, 0, dict("<f8", "False", "(1,)"), 8), "float64");
   expect_error(raw_file(1, 0, dict("<c8", "False", "(1,)"), 8), "unsupported dtype '<c8'");
   expect_error(raw_file(1, 0, dict("<u1", "False", "(1,)"), 1), "unsupported dtype");
-  expect_error(raw_file(1, 0, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", 4), "expected a string");
+  expect_error(
+      raw_file(1, 0, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", 4),
+      "expected a string");
 }
 
 TEST(Npy, RejectsBadShapes) {
   expect_error(raw_file(1, 0, dict("<f4", "False", "(-1, 2)"), 0), "negative");
-  expect_error(raw_file(1, 0, dict("<f4", "False", "(99999999999999999999,)"), 0), "overflows a 64-bit");
+  expect_error(raw_file(1, 0, dict("<f4", "False", "(99999999999999999999,)"), 0),
+               "overflows a 64-bit");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(4294967296, 4294967296)"), 0), "overflows");
   // Where a zero dim stands must not change whether the other dims overflow (found by fuzz_npy).
-  expect_error(raw_file(1, 0, dict("<f4", "False", "(0, 4611686018427387904, 4611686018427387904)"), 0), "overflows");
-  expect_error(raw_file(1, 0, dict("<f4", "False", "(4611686018427387904, 4611686018427387904, 0)"), 0), "overflows");
+  expect_error(
+      raw_file(1, 0, dict("<f4", "False", "(0, 4611686018427387904, 4611686018427387904)"), 0),
+      "overflows");
+  expect_error(
+      raw_file(1, 0, dict("<f4", "False", "(4611686018427387904, 4611686018427387904, 0)"), 0),
+      "overflows");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(3)"), 12), "must be a tuple");
   expect_error(raw_file(1, 0, dict("<f4", "False", "[3]"), 12), "must be a tuple");
   expect_error(raw_file(1, 0, dict("<f4", "False", "(3.5,)"), 12), "expected ',' or ')'");

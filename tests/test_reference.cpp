@@ -59,7 +59,8 @@ struct Case {
     const std::int64_t hkv = desc.heads_kv.value_or(desc.heads_q);
     const std::int64_t dv = desc.head_dim_v.value_or(desc.head_dim);
     AttentionInputs in;
-    in.q = TensorView::bhld(q.data(), DType::f32, desc.batch, desc.heads_q, desc.len_q, desc.head_dim);
+    in.q =
+        TensorView::bhld(q.data(), DType::f32, desc.batch, desc.heads_q, desc.len_q, desc.head_dim);
     in.k = TensorView::bhld(k.data(), DType::f32, desc.batch, hkv, desc.len_kv, desc.head_dim);
     in.v = TensorView::bhld(v.data(), DType::f32, desc.batch, hkv, desc.len_kv, dv);
     in.mask = mask;
@@ -92,7 +93,12 @@ struct Case {
 AttentionDesc shape(std::int64_t b, std::int64_t hq, std::int64_t lq, std::int64_t lkv,
                     std::int64_t dk, std::optional<std::int64_t> dv = std::nullopt) {
   AttentionDesc d;
-  d.batch = b; d.heads_q = hq; d.len_q = lq; d.len_kv = lkv; d.head_dim = dk; d.head_dim_v = dv;
+  d.batch = b;
+  d.heads_q = hq;
+  d.len_q = lq;
+  d.len_kv = lkv;
+  d.head_dim = dk;
+  d.head_dim_v = dv;
   return d;
 }
 
@@ -570,7 +576,13 @@ TEST(Reference, StridedAndReducedPrecisionInputs) {
 
 TEST(Reference, WriteOutputsRoundsAndFollowsStrides) {
   Problem p;
-  p.batch = 1; p.heads_q = 2; p.heads_kv = 2; p.len_q = 2; p.len_kv = 3; p.dim_qk = 2; p.dim_v = 2;
+  p.batch = 1;
+  p.heads_q = 2;
+  p.heads_kv = 2;
+  p.len_q = 2;
+  p.len_kv = 3;
+  p.dim_qk = 2;
+  p.dim_v = 2;
   p.dtype = DType::f16;
   p.want_lse = true;
   p.want_probs = true;
@@ -614,8 +626,10 @@ TEST(CpuBackend, InfoPlanAndRun) {
   backend->run(p, plan, in, out);
   const ReferenceResult ref = detail::reference_attention(p, in);
   // f32 arithmetic in the fallback: within a few ulps of the double reference.
-  for (std::size_t i = 0; i < o.size(); ++i) EXPECT_NEAR(o[i], ref.out[i], 1e-6 + 1e-5 * std::abs(ref.out[i])) << i;
-  for (std::size_t i = 0; i < lse.size(); ++i) EXPECT_NEAR(lse[i], ref.lse[i], 1e-5 * (1 + std::abs(ref.lse[i]))) << i;
+  for (std::size_t i = 0; i < o.size(); ++i)
+    EXPECT_NEAR(o[i], ref.out[i], 1e-6 + 1e-5 * std::abs(ref.out[i])) << i;
+  for (std::size_t i = 0; i < lse.size(); ++i)
+    EXPECT_NEAR(lse[i], ref.lse[i], 1e-5 * (1 + std::abs(ref.lse[i]))) << i;
 
   // Asking for P routes to the reference, whose outputs are the rounded double results.
   std::vector<float> probs(2 * 3 * 4);

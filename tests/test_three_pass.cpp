@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "attention_case.hpp"
 #include "core/problem.hpp"
 #include "cpu/reference.hpp"
-#include "attention_case.hpp"
 #include "testutil.hpp"
 #include "vulkan/tuning.hpp"
 
@@ -40,12 +40,14 @@ struct SweepShape {
 // Every length in {1, 2, 17, 63, 64, 65, 129, 1000} appears as Lq and as Lkv (tile-relative:
 // 63/64/65 straddle the 32- and 64-wide tiles), every head dim in {8, 32, 64, 80, 128, 256}.
 constexpr SweepShape kSweep[] = {
-    {1, 1, 8},      {1, 1000, 64},  {1000, 1, 32},  {2, 17, 80},    {17, 2, 128},  {63, 64, 256},
-    {64, 65, 32},   {65, 63, 64},   {129, 129, 80}, {64, 64, 128},  {17, 129, 256}, {129, 17, 8},
+    {1, 1, 8},        {1, 1000, 64},   {1000, 1, 32},   {2, 17, 80},
+    {17, 2, 128},     {63, 64, 256},   {64, 65, 32},    {65, 63, 64},
+    {129, 129, 80},   {64, 64, 128},   {17, 129, 256},  {129, 17, 8},
     {1000, 1000, 64}, {63, 1000, 128}, {1000, 65, 256}, {2, 63, 32},
 };
 
-class ThreePassSweep : public ThreePass, public ::testing::WithParamInterface<std::tuple<int, float>> {};
+class ThreePassSweep : public ThreePass,
+                       public ::testing::WithParamInterface<std::tuple<int, float>> {};
 
 TEST_P(ThreePassSweep, MatchesReference) {
   const auto [index, magnitude] = GetParam();
@@ -64,12 +66,14 @@ TEST_P(ThreePassSweep, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ThreePassSweep,
-                         ::testing::Combine(::testing::Range(0, static_cast<int>(std::size(kSweep))),
+                         ::testing::Combine(::testing::Range(0,
+                                                             static_cast<int>(std::size(kSweep))),
                                             ::testing::Values(1.0f, 30.0f)),
                          [](const auto& param_info) {
                            const SweepShape& s = kSweep[std::get<0>(param_info.param)];
-                           return "Lq" + std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) + "_D" +
-                                  std::to_string(s.dim) + (std::get<1>(param_info.param) > 1.0f ? "_mag30" : "_mag1");
+                           return "Lq" + std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) +
+                                  "_D" + std::to_string(s.dim) +
+                                  (std::get<1>(param_info.param) > 1.0f ? "_mag30" : "_mag1");
                          });
 
 // --- Semantics the kernel supports. ----------------------------------------------------------
@@ -288,7 +292,8 @@ TEST_F(ThreePass, ReusesBuffersAcrossGrowingCalls) {
 
 TEST_F(ThreePass, TensorAboveMaxStorageBufferRangeIsUnsupported) {
   const std::uint64_t range = ctx_->device().max_storage_buffer_range;
-  if (range > (1ull << 30)) GTEST_SKIP() << "maxStorageBufferRange " << range << " needs too much host memory";
+  if (range > (1ull << 30))
+    GTEST_SKIP() << "maxStorageBufferRange " << range << " needs too much host memory";
   // K and V as f16 views of one host buffer; on the device K is f32 and one element too big.
   const std::int64_t dim = 256;
   const std::int64_t lkv = static_cast<std::int64_t>(range / (dim * 4)) + 1;

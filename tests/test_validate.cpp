@@ -26,15 +26,15 @@ using ::testing::HasSubstr;
 
 // Runs `expr`, which must throw vkattn::Error with `code` and a message containing each
 // of the following strings.
-#define EXPECT_VKATTN_ERROR(expr, expected_code, ...)                             \
-  do {                                                                            \
-    try {                                                                         \
-      (void)(expr);                                                               \
-      ADD_FAILURE() << "expected vkattn::Error from " #expr;                      \
-    } catch (const ::vkattn::Error& e) {                                          \
-      EXPECT_EQ(e.code(), expected_code) << e.what();                             \
-      for (const char* s : {__VA_ARGS__}) EXPECT_THAT(e.what(), HasSubstr(s));    \
-    }                                                                             \
+#define EXPECT_VKATTN_ERROR(expr, expected_code, ...)                          \
+  do {                                                                         \
+    try {                                                                      \
+      (void)(expr);                                                            \
+      ADD_FAILURE() << "expected vkattn::Error from " #expr;                   \
+    } catch (const ::vkattn::Error& e) {                                       \
+      EXPECT_EQ(e.code(), expected_code) << e.what();                          \
+      for (const char* s : {__VA_ARGS__}) EXPECT_THAT(e.what(), HasSubstr(s)); \
+    }                                                                          \
   } while (0)
 
 // A valid f32 call (contiguous BHLD) that each test breaks in one place.
@@ -74,7 +74,11 @@ constexpr auto kUnsupported = ErrorCode::unsupported;
 TEST(ValidateDesc, ZeroAndNegativeSizes) {
   const auto with = [](auto edit) {
     AttentionDesc d;
-    d.batch = 1; d.heads_q = 2; d.len_q = 3; d.len_kv = 4; d.head_dim = 8;
+    d.batch = 1;
+    d.heads_q = 2;
+    d.len_q = 3;
+    d.len_kv = 4;
+    d.head_dim = 8;
     edit(d);
     return d;
   };
@@ -84,14 +88,19 @@ TEST(ValidateDesc, ZeroAndNegativeSizes) {
   EXPECT_VKATTN_ERROR(validate_desc(with([](auto& d) { d.len_q = 0; })), kInvalid, "len_q=0");
   EXPECT_VKATTN_ERROR(validate_desc(with([](auto& d) { d.len_kv = -1; })), kInvalid, "len_kv=-1");
   EXPECT_VKATTN_ERROR(validate_desc(with([](auto& d) { d.head_dim = 0; })), kInvalid, "head_dim=0");
-  EXPECT_VKATTN_ERROR(validate_desc(with([](auto& d) { d.head_dim_v = 0; })), kInvalid, "head_dim_v=0");
+  EXPECT_VKATTN_ERROR(validate_desc(with([](auto& d) { d.head_dim_v = 0; })), kInvalid,
+                      "head_dim_v=0");
   // The default AttentionDesc has no lengths: it must not validate silently.
   EXPECT_VKATTN_ERROR(validate_desc(AttentionDesc{}), kInvalid, "len_q=0");
 }
 
 TEST(ValidateDesc, HeadsQMustBeAMultipleOfHeadsKv) {
   AttentionDesc d;
-  d.heads_q = 6; d.heads_kv = 4; d.len_q = 1; d.len_kv = 1; d.head_dim = 8;
+  d.heads_q = 6;
+  d.heads_kv = 4;
+  d.len_q = 1;
+  d.len_kv = 1;
+  d.head_dim = 8;
   EXPECT_VKATTN_ERROR(validate_desc(d), kInvalid, "heads_q=6 is not a multiple of heads_kv=4");
   d.heads_kv = 8;  // more KV heads than query heads
   EXPECT_VKATTN_ERROR(validate_desc(d), kInvalid, "heads_q=6", "heads_kv=8");
@@ -101,7 +110,9 @@ TEST(ValidateDesc, HeadsQMustBeAMultipleOfHeadsKv) {
 
 TEST(ValidateDesc, HeadDimAboveTheLimitIsUnsupported) {
   AttentionDesc d;
-  d.len_q = 1; d.len_kv = 1; d.head_dim = detail::kMaxHeadDim;
+  d.len_q = 1;
+  d.len_kv = 1;
+  d.head_dim = detail::kMaxHeadDim;
   d.head_dim_v = detail::kMaxHeadDim;
   EXPECT_NO_THROW((void)validate_desc(d));
   d.head_dim = 257;
@@ -113,7 +124,9 @@ TEST(ValidateDesc, HeadDimAboveTheLimitIsUnsupported) {
 
 TEST(ValidateDesc, ScaleMustBeFinite) {
   AttentionDesc d;
-  d.len_q = 1; d.len_kv = 1; d.head_dim = 4;
+  d.len_q = 1;
+  d.len_kv = 1;
+  d.head_dim = 4;
   d.scale = std::numeric_limits<float>::quiet_NaN();
   EXPECT_VKATTN_ERROR(validate_desc(d), kInvalid, "scale=", "not finite");
   d.scale = std::numeric_limits<float>::infinity();
@@ -124,7 +137,9 @@ TEST(ValidateDesc, ScaleMustBeFinite) {
 
 TEST(ValidateDesc, SoftcapMustBeFiniteAndNonNegative) {
   AttentionDesc d;
-  d.len_q = 1; d.len_kv = 1; d.head_dim = 4;
+  d.len_q = 1;
+  d.len_kv = 1;
+  d.head_dim = 4;
   d.softcap = -1.0f;
   EXPECT_VKATTN_ERROR(validate_desc(d), kInvalid, "softcap=-1");
   d.softcap = std::numeric_limits<float>::infinity();
@@ -137,7 +152,9 @@ TEST(ValidateDesc, SoftcapMustBeFiniteAndNonNegative) {
 
 TEST(ValidateDesc, WindowValuesBelowMinusOne) {
   AttentionDesc d;
-  d.len_q = 1; d.len_kv = 1; d.head_dim = 4;
+  d.len_q = 1;
+  d.len_kv = 1;
+  d.head_dim = 4;
   d.window_left = -2;
   EXPECT_VKATTN_ERROR(validate_desc(d), kInvalid, "window_left=-2");
   d.window_left = 0;
@@ -147,7 +164,9 @@ TEST(ValidateDesc, WindowValuesBelowMinusOne) {
 
 TEST(ValidateDesc, CausalAllowsOnlyWindowRightMinusOneOrZero) {
   AttentionDesc d;
-  d.len_q = 4; d.len_kv = 4; d.head_dim = 4;
+  d.len_q = 4;
+  d.len_kv = 4;
+  d.head_dim = 4;
   d.window_right = 3;
   EXPECT_NO_THROW((void)validate_desc(d));  // fine without causal
   for (Causal c : {Causal::top_left, Causal::bottom_right}) {
@@ -164,29 +183,46 @@ TEST(ValidateDesc, CausalAllowsOnlyWindowRightMinusOneOrZero) {
 
 TEST(ValidateDesc, BooleanIsNotADataType) {
   AttentionDesc d;
-  d.len_q = 1; d.len_kv = 1; d.head_dim = 4;
+  d.len_q = 1;
+  d.len_kv = 1;
+  d.head_dim = 4;
   d.dtype = DType::boolean;
   EXPECT_VKATTN_ERROR(validate_desc(d), kInvalid, "dtype=bool");
 }
 
 TEST(ValidateDesc, AbsurdSizesAreUnsupportedNotOverflowed) {
   AttentionDesc d;
-  d.batch = 1 << 20; d.heads_q = 1 << 10; d.len_q = 1 << 20; d.len_kv = 1; d.head_dim = 64;
+  d.batch = 1 << 20;
+  d.heads_q = 1 << 10;
+  d.len_q = 1 << 20;
+  d.len_kv = 1;
+  d.head_dim = 64;
   EXPECT_VKATTN_ERROR(validate_desc(d), kUnsupported, "q [1048576, 1024, 1048576, 64]");
   // Products that would overflow int64 are caught, not wrapped.
   d.batch = std::numeric_limits<std::int64_t>::max() / 2;
-  d.heads_q = 1; d.len_q = 1; d.len_kv = 1 << 20; d.head_dim = 8;
+  d.heads_q = 1;
+  d.len_q = 1;
+  d.len_kv = 1 << 20;
+  d.head_dim = 8;
   EXPECT_VKATTN_ERROR(validate_desc(d), kUnsupported, "q [");
-  d.batch = 1; d.len_q = std::int64_t{1} << 35; d.len_kv = std::int64_t{1} << 35; d.head_dim = 1;
+  d.batch = 1;
+  d.len_q = std::int64_t{1} << 35;
+  d.len_kv = std::int64_t{1} << 35;
+  d.head_dim = 1;
   EXPECT_VKATTN_ERROR(validate_desc(d), kUnsupported, "score matrix");
   // Large scores alone are fine: flash never materialises them.
-  d.len_q = std::int64_t{1} << 25; d.len_kv = std::int64_t{1} << 25;
+  d.len_q = std::int64_t{1} << 25;
+  d.len_kv = std::int64_t{1} << 25;
   EXPECT_NO_THROW((void)validate_desc(d));
 }
 
 TEST(ValidateDesc, DefaultsAreResolved) {
   AttentionDesc d;
-  d.batch = 3; d.heads_q = 8; d.len_q = 5; d.len_kv = 9; d.head_dim = 64;
+  d.batch = 3;
+  d.heads_q = 8;
+  d.len_q = 5;
+  d.len_kv = 9;
+  d.head_dim = 64;
   const Problem p = validate_desc(d);
   EXPECT_EQ(p.batch, 3);
   EXPECT_EQ(p.heads_q, 8);
@@ -208,8 +244,12 @@ TEST(ValidateDesc, DefaultsAreResolved) {
 
   d.head_dim = 80;
   EXPECT_FLOAT_EQ(validate_desc(d).scale, static_cast<float>(1.0 / std::sqrt(80.0)));
-  d.heads_kv = 2; d.head_dim_v = 32; d.scale = 0.5f; d.causal = Causal::bottom_right;
-  d.window_left = 7; d.dtype = DType::bf16;
+  d.heads_kv = 2;
+  d.head_dim_v = 32;
+  d.scale = 0.5f;
+  d.causal = Causal::bottom_right;
+  d.window_left = 7;
+  d.dtype = DType::bf16;
   const Problem e = validate_desc(d);
   EXPECT_EQ(e.heads_kv, 2);
   EXPECT_EQ(e.group(), 4);
@@ -229,10 +269,26 @@ TEST(ValidateCall, ValidContiguousCallPasses) {
 }
 
 TEST(ValidateCall, NullData) {
-  { Call c; c.in.q.data = nullptr; EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "q.data is null"); }
-  { Call c; c.in.k.data = nullptr; EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "k.data is null"); }
-  { Call c; c.in.v.data = nullptr; EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "v.data is null"); }
-  { Call c; c.out.out.data = nullptr; EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "out.data is null"); }
+  {
+    Call c;
+    c.in.q.data = nullptr;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "q.data is null");
+  }
+  {
+    Call c;
+    c.in.k.data = nullptr;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "k.data is null");
+  }
+  {
+    Call c;
+    c.in.v.data = nullptr;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "v.data is null");
+  }
+  {
+    Call c;
+    c.out.out.data = nullptr;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "out.data is null");
+  }
 }
 
 TEST(ValidateCall, DTypeMismatch) {
@@ -245,16 +301,31 @@ TEST(ValidateCall, DTypeMismatch) {
 }
 
 TEST(ValidateCall, ShapeMismatchNamesDimAndField) {
-  { Call c; c.in.q.shape[1] = 4;
-    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "q.shape[1]=4 does not match heads_q=8"); }
-  { Call c; c.in.k.shape[2] = 6;
-    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "k.shape[2]=6 does not match len_kv=7"); }
-  { Call c; c.in.v.shape[3] = 16;  // V uses Dv, not Dk
-    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "v.shape[3]=16 does not match head_dim_v=12"); }
-  { Call c; c.in.k.shape[1] = 8;  // K uses Hkv
-    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "k.shape[1]=8 does not match heads_kv=4"); }
-  { Call c; c.out.out.shape[0] = 1;
-    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "out.shape[0]=1 does not match batch=2"); }
+  {
+    Call c;
+    c.in.q.shape[1] = 4;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "q.shape[1]=4 does not match heads_q=8");
+  }
+  {
+    Call c;
+    c.in.k.shape[2] = 6;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "k.shape[2]=6 does not match len_kv=7");
+  }
+  {
+    Call c;
+    c.in.v.shape[3] = 16;  // V uses Dv, not Dk
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "v.shape[3]=16 does not match head_dim_v=12");
+  }
+  {
+    Call c;
+    c.in.k.shape[1] = 8;  // K uses Hkv
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "k.shape[1]=8 does not match heads_kv=4");
+  }
+  {
+    Call c;
+    c.out.out.shape[0] = 1;
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "out.shape[0]=1 does not match batch=2");
+  }
 }
 
 TEST(ValidateCall, NegativeStrides) {
@@ -287,7 +358,8 @@ TEST(ValidateCall, OverlappingStrides) {
 TEST(ValidateCall, StridesPastTheExtent) {
   Call c;
   c.in.v.extent = 100;
-  EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "v.extent=100 elements but strides reach element 671");
+  EXPECT_VKATTN_ERROR(c.validate(), kInvalid,
+                      "v.extent=100 elements but strides reach element 671");
   Call d;
   d.in.q.strides[0] *= 2;  // padded batch stride with the original allocation
   EXPECT_VKATTN_ERROR(d.validate(), kInvalid, "q.extent=1280");
@@ -332,7 +404,8 @@ TEST(ValidateCall, MaskShapesBroadcast) {
   const std::vector<Dims4> shapes{{2, 8, 5, 7}, {1, 1, 5, 7}, {2, 1, 1, 7},
                                   {1, 8, 1, 1}, {1, 1, 1, 1}, {2, 8, 5, 1}};
   for (const Dims4& s : shapes) {
-    TensorView m{mask.data(), DType::f32, s, {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1}, mask.size()};
+    TensorView m{
+        mask.data(), DType::f32, s, {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1}, mask.size()};
     c.in.mask = m;
     const Problem p = c.validate();
     EXPECT_EQ(p.mask, MaskKind::additive);
@@ -372,7 +445,8 @@ TEST(ValidateCall, BadMasks) {
     auto m = TensorView::bhld(mask.data(), DType::f32, 1, 1, 5, 7);
     m.extent = 34;
     c.in.mask = m;
-    EXPECT_VKATTN_ERROR(c.validate(), kInvalid, "mask.extent=34 elements but strides reach element 34");
+    EXPECT_VKATTN_ERROR(c.validate(), kInvalid,
+                        "mask.extent=34 elements but strides reach element 34");
   }
   {
     Call c;

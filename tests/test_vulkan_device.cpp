@@ -20,8 +20,8 @@ TEST_F(VulkanDevice, ListsDevicesWithSaneLimits) {
     EXPECT_EQ(d.backend, Backend::vulkan);
     EXPECT_EQ(d.index, i);
     EXPECT_FALSE(d.name.empty());
-    EXPECT_TRUE(d.type == "discrete" || d.type == "integrated" || d.type == "virtual" || d.type == "cpu" ||
-                d.type == "other");
+    EXPECT_TRUE(d.type == "discrete" || d.type == "integrated" || d.type == "virtual" ||
+                d.type == "cpu" || d.type == "other");
     EXPECT_FALSE(d.driver.empty());
     EXPECT_FALSE(d.api_version.empty());
     EXPECT_GT(d.subgroup_size, 0u);
@@ -57,15 +57,19 @@ TEST_F(VulkanDevice, SelectsByIndexAndByNameSubstring) {
   // A case-flipped middle part of the name selects the first device whose name contains it.
   std::string name = devices[last].name;
   std::string part = name.substr(0, std::min<std::size_t>(name.size(), 6));
-  for (char& c : part) c = static_cast<char>(std::isupper(static_cast<unsigned char>(c)) ? std::tolower(c) : std::toupper(c));
+  for (char& c : part)
+    c = static_cast<char>(std::isupper(static_cast<unsigned char>(c)) ? std::tolower(c)
+                                                                      : std::toupper(c));
   Options by_name = vulkan_test_options();
   by_name.device = part;
   const Context ctx = Context::create(by_name);
   std::string got = ctx.device().name;
   std::string needle = part;
   for (auto* s : {&got, &needle})
-    std::transform(s->begin(), s->end(), s->begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  EXPECT_NE(got.find(needle), std::string::npos) << "selected '" << ctx.device().name << "' for '" << part << "'";
+    std::transform(s->begin(), s->end(), s->begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_NE(got.find(needle), std::string::npos)
+      << "selected '" << ctx.device().name << "' for '" << part << "'";
 }
 
 TEST_F(VulkanDevice, UnknownNameIsInvalidArgument) {

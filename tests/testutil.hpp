@@ -30,13 +30,16 @@ struct HostTensor {
   std::size_t count = 0;
 
   HostTensor(DType t, std::size_t n) : dtype(t), bytes(n * size_of(t)), count(n) {}
-  [[nodiscard]] float get(std::size_t i) const { return detail::load_as_float(bytes.data(), dtype, i); }
+  [[nodiscard]] float get(std::size_t i) const {
+    return detail::load_as_float(bytes.data(), dtype, i);
+  }
   void set(std::size_t i, float v) { detail::store_from_float(bytes.data(), dtype, i, v); }
   [[nodiscard]] const void* data() const { return bytes.data(); }
   [[nodiscard]] void* data() { return bytes.data(); }
 };
 
-inline HostTensor random_tensor(DType t, std::size_t n, std::uint64_t seed, float magnitude = 1.0f) {
+inline HostTensor random_tensor(DType t, std::size_t n, std::uint64_t seed,
+                                float magnitude = 1.0f) {
   HostTensor out(t, n);
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> dist(-magnitude, magnitude);
@@ -61,18 +64,29 @@ Comparison compare(const Got& got, const std::vector<double>& ref, Tolerance tol
     const double g = got(i);
     const double r = ref[i];
     if (std::isinf(r) || std::isinf(g)) {
-      if (g != r) { c.ok = false; c.worst = i; c.max_rel_err = INFINITY; }
+      if (g != r) {
+        c.ok = false;
+        c.worst = i;
+        c.max_rel_err = INFINITY;
+      }
       continue;
     }
     if (std::isnan(g) || std::isnan(r)) {
-      if (std::isnan(g) != std::isnan(r)) { c.ok = false; ++c.nan_count; c.worst = i; }
+      if (std::isnan(g) != std::isnan(r)) {
+        c.ok = false;
+        ++c.nan_count;
+        c.worst = i;
+      }
       continue;
     }
     const double err = std::abs(g - r);
     const double bound = tol.atol * scale + tol.rtol * std::abs(r);
     const double rel = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0);
     if (err > c.max_abs_err) c.max_abs_err = err;
-    if (rel > c.max_rel_err) { c.max_rel_err = rel; c.worst = i; }
+    if (rel > c.max_rel_err) {
+      c.max_rel_err = rel;
+      c.worst = i;
+    }
     if (err > bound) c.ok = false;
   }
   return c;
@@ -81,7 +95,10 @@ Comparison compare(const Got& got, const std::vector<double>& ref, Tolerance tol
 // Collects validation-layer messages for the whole test process.
 class ValidationLog {
  public:
-  static ValidationLog& get() { static ValidationLog log; return log; }
+  static ValidationLog& get() {
+    static ValidationLog log;
+    return log;
+  }
   void add(std::string_view m) {
     std::lock_guard lock(mutex_);
     messages_.emplace_back(m);
@@ -128,7 +145,8 @@ class VulkanTest : public ::testing::Test {
     std::lock_guard lock(mutex);
     for (auto& [k, c] : contexts)
       if (k == kernel) return c.get();
-    contexts.emplace_back(kernel, std::make_unique<Context>(Context::create(vulkan_test_options(kernel))));
+    contexts.emplace_back(kernel,
+                          std::make_unique<Context>(Context::create(vulkan_test_options(kernel))));
     return contexts.back().second.get();
   }
 
@@ -137,7 +155,8 @@ class VulkanTest : public ::testing::Test {
     try {
       ctx_ = shared_context();
     } catch (const Error& e) {
-      if (no_vulkan_allowed()) GTEST_SKIP() << "no Vulkan device (VKATTN_TESTS_ALLOW_NO_VULKAN=1): " << e.what();
+      if (no_vulkan_allowed())
+        GTEST_SKIP() << "no Vulkan device (VKATTN_TESTS_ALLOW_NO_VULKAN=1): " << e.what();
       FAIL() << "no usable Vulkan device: " << e.what()
              << " (set VKATTN_TESTS_ALLOW_NO_VULKAN=1 to skip Vulkan tests explicitly)";
     }
@@ -147,7 +166,8 @@ class VulkanTest : public ::testing::Test {
     // driver" messages during the failed instance creation are not validation findings.
     if (IsSkipped()) return;
     EXPECT_EQ(ValidationLog::get().size(), first_message_)
-        << "validation messages:\n" << ValidationLog::get().since(first_message_);
+        << "validation messages:\n"
+        << ValidationLog::get().since(first_message_);
   }
 
   Context* ctx_ = nullptr;

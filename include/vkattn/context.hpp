@@ -21,7 +21,7 @@ struct Options {
   /// Vulkan device to use: "" = the best one (discrete > integrated > virtual > cpu),
   /// a decimal index into `Context::list_devices()`, or a case-insensitive name substring.
   std::string device;
-  Kernel kernel = Kernel::automatic;     ///< Force a kernel family (tests, benchmarks).
+  Kernel kernel = Kernel::automatic;  ///< Force a kernel family (tests, benchmarks).
   /// Enable VK_LAYER_KHRONOS_validation and route its messages to `on_validation_message`.
   bool validation = false;
   /// Called (from any thread) for each validation warning or error. When empty, messages go
@@ -39,13 +39,13 @@ struct Options {
 
 /// What a backend runs on, and the limits its kernels rely on.
 struct DeviceInfo {
-  Backend backend = Backend::cpu;       ///< vulkan or cpu.
-  std::string name;                     ///< e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
-  std::string type;                     ///< discrete | integrated | virtual | cpu | other.
-  std::string driver;                   ///< Driver name and info, e.g. "llvmpipe Mesa 22.3.6".
-  std::string api_version;              ///< Vulkan version, e.g. "1.3.230"; empty on cpu.
+  Backend backend = Backend::cpu;  ///< vulkan or cpu.
+  std::string name;                ///< e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+  std::string type;                ///< discrete | integrated | virtual | cpu | other.
+  std::string driver;              ///< Driver name and info, e.g. "llvmpipe Mesa 22.3.6".
+  std::string api_version;         ///< Vulkan version, e.g. "1.3.230"; empty on cpu.
   std::uint32_t vendor_id = 0;
-  std::uint32_t index = 0;              ///< Position in list_devices().
+  std::uint32_t index = 0;  ///< Position in list_devices().
   std::uint32_t subgroup_size = 1;
   std::uint32_t max_shared_memory = 0;          ///< maxComputeSharedMemorySize, bytes.
   std::uint32_t max_workgroup_invocations = 0;  ///< maxComputeWorkGroupInvocations.
@@ -55,7 +55,7 @@ struct DeviceInfo {
   bool storage_16bit = false;                   ///< storageBuffer16BitAccess feature.
   bool timestamps = false;                      ///< Compute-queue timestamp queries.
   float timestamp_period_ns = 0.0f;
-  unsigned threads = 1;                         ///< Worker threads (cpu backend).
+  unsigned threads = 1;  ///< Worker threads (cpu backend).
 };
 
 /// The planner's decision for one problem on one backend.
@@ -95,8 +95,7 @@ class Context {
 
   /// Computes softmax(scale·QKᵀ + masks)·V. Validates everything first; on error nothing
   /// is written. @throws Error.
-  void attention(const AttentionDesc& desc, const AttentionInputs& in,
-                 const AttentionOutputs& out);
+  void attention(const AttentionDesc& desc, const AttentionInputs& in, const AttentionOutputs& out);
 
   class Impl;
 

@@ -37,23 +37,29 @@ using Dims4 = std::array<std::int64_t, 4>;
 /// validation reject strides that would run past the caller's allocation.
 template <class Pointer>
 struct BasicTensorView {
-  Pointer data = nullptr;     ///< First element; must not be null.
-  DType dtype = DType::f32;   ///< Storage type of every element.
-  Dims4 shape{};              ///< Logical extents [B, H, L, D].
-  Dims4 strides{};            ///< Element strides of the logical dims; >= 1 where extent > 1.
-  std::size_t extent = 0;     ///< Elements available from `data` (allocation size / size_of).
+  Pointer data = nullptr;    ///< First element; must not be null.
+  DType dtype = DType::f32;  ///< Storage type of every element.
+  Dims4 shape{};             ///< Logical extents [B, H, L, D].
+  Dims4 strides{};           ///< Element strides of the logical dims; >= 1 where extent > 1.
+  std::size_t extent = 0;    ///< Elements available from `data` (allocation size / size_of).
 
   /// View of a contiguous BHLD array [B, H, L, D] with `extent` = B·H·L·D.
   static BasicTensorView bhld(Pointer data, DType dtype, std::int64_t b, std::int64_t h,
                               std::int64_t l, std::int64_t d) {
-    return {data, dtype, {b, h, l, d}, {h * l * d, l * d, d, 1},
+    return {data,
+            dtype,
+            {b, h, l, d},
+            {h * l * d, l * d, d, 1},
             static_cast<std::size_t>(b * h * l * d)};
   }
   /// View of a contiguous BLHD array [B, L, H, D] (PyTorch `transpose(1, 2)` of BHLD,
   /// FlashAttention's native layout), exposed in logical BHLD order.
   static BasicTensorView blhd(Pointer data, DType dtype, std::int64_t b, std::int64_t h,
                               std::int64_t l, std::int64_t d) {
-    return {data, dtype, {b, h, l, d}, {l * h * d, d, h * d, 1},
+    return {data,
+            dtype,
+            {b, h, l, d},
+            {l * h * d, d, h * d, 1},
             static_cast<std::size_t>(b * h * l * d)};
   }
 };
@@ -95,23 +101,23 @@ enum class Kernel : std::uint8_t {
 /// API to the kernels. Matches PyTorch `scaled_dot_product_attention` unless stated; the
 /// exact rules are in docs/semantics.md.
 struct AttentionDesc {
-  std::int64_t batch = 1;                   ///< B.
-  std::int64_t heads_q = 1;                 ///< Hq, query heads.
-  std::optional<std::int64_t> heads_kv;     ///< Hkv (GQA/MQA); Hq must be a multiple. Default Hq.
-  std::int64_t len_q = 0;                   ///< Lq, query rows per head.
-  std::int64_t len_kv = 0;                  ///< Lkv, keys per head.
-  std::int64_t head_dim = 0;                ///< Dk, shared by Q and K.
-  std::optional<std::int64_t> head_dim_v;   ///< Dv, of V and the output. Default Dk.
-  std::optional<float> scale;               ///< Multiplies QKᵀ. Default 1/sqrt(Dk).
-  DType dtype = DType::f32;                 ///< Storage type of Q, K, V and the output.
-  Causal causal = Causal::none;             ///< Causal mask and its alignment.
+  std::int64_t batch = 1;                  ///< B.
+  std::int64_t heads_q = 1;                ///< Hq, query heads.
+  std::optional<std::int64_t> heads_kv;    ///< Hkv (GQA/MQA); Hq must be a multiple. Default Hq.
+  std::int64_t len_q = 0;                  ///< Lq, query rows per head.
+  std::int64_t len_kv = 0;                 ///< Lkv, keys per head.
+  std::int64_t head_dim = 0;               ///< Dk, shared by Q and K.
+  std::optional<std::int64_t> head_dim_v;  ///< Dv, of V and the output. Default Dk.
+  std::optional<float> scale;              ///< Multiplies QKᵀ. Default 1/sqrt(Dk).
+  DType dtype = DType::f32;                ///< Storage type of Q, K, V and the output.
+  Causal causal = Causal::none;            ///< Causal mask and its alignment.
   /// Sliding window around the diagonal: key j is visible to query i iff
   /// diag(i) - window_left <= j <= diag(i) + window_right; -1 means unbounded on that side.
   /// diag(i) follows `causal`'s alignment, or bottom-right (FlashAttention's `window_size`)
   /// when `causal` is none.
   std::int64_t window_left = -1;
-  std::int64_t window_right = -1;           ///< See window_left. Must be -1 or 0 with causal.
-  float softcap = 0.0f;                     ///< If > 0: s <- softcap·tanh(s/softcap) before masks.
+  std::int64_t window_right = -1;  ///< See window_left. Must be -1 or 0 with causal.
+  float softcap = 0.0f;            ///< If > 0: s <- softcap·tanh(s/softcap) before masks.
 };
 
 /// Inputs of one call. Q is [B, Hq, Lq, Dk], K is [B, Hkv, Lkv, Dk], V is [B, Hkv, Lkv, Dv]
@@ -130,9 +136,9 @@ struct AttentionInputs {
 
 /// Outputs of one call.
 struct AttentionOutputs {
-  MutableTensorView out;     ///< [B, Hq, Lq, Dv] in the input dtype.
-  std::span<float> lse;      ///< Optional natural-log sum-exp per row, contiguous [B, Hq, Lq].
-  std::span<float> probs;    ///< Optional probabilities, contiguous [B, Hq, Lq, Lkv] (three-pass).
+  MutableTensorView out;   ///< [B, Hq, Lq, Dv] in the input dtype.
+  std::span<float> lse;    ///< Optional natural-log sum-exp per row, contiguous [B, Hq, Lq].
+  std::span<float> probs;  ///< Optional probabilities, contiguous [B, Hq, Lq, Lkv] (three-pass).
 };
 
 }  // namespace vkattn

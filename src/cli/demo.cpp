@@ -4,8 +4,8 @@
 // timed — the README's first command, so it must explain itself.
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -49,9 +49,11 @@ std::vector<std::uint8_t> random_tensor(DType t, std::size_t n, std::mt19937_64&
 
 std::size_t checked_count(const DemoArgs& a) {
   std::size_t n = 1;
-  for (auto [name, v] : {std::pair{"--batch", a.batch}, {"--heads", a.heads}, {"--len", a.len}, {"--dim", a.dim}}) {
+  for (auto [name, v] :
+       {std::pair{"--batch", a.batch}, {"--heads", a.heads}, {"--len", a.len}, {"--dim", a.dim}}) {
     if (v < 1) throw BadInput(std::string(name) + " " + std::to_string(v) + ": must be >= 1");
-    if (__builtin_mul_overflow(n, static_cast<std::size_t>(v), &n)) throw BadInput("the demo shape is too large");
+    if (__builtin_mul_overflow(n, static_cast<std::size_t>(v), &n))
+      throw BadInput("the demo shape is too large");
   }
   return n;
 }
@@ -67,7 +69,8 @@ int demo_command(const DemoArgs& args) {
   desc.head_dim = args.dim;
   desc.dtype = parse_dtype(args.dtype);
   const auto causal = detail::parse_causal(args.causal);
-  if (!causal) throw BadInput("--causal '" + args.causal + "': expected none, top-left or bottom-right");
+  if (!causal)
+    throw BadInput("--causal '" + args.causal + "': expected none, top-left or bottom-right");
   desc.causal = *causal;
   const std::size_t n = checked_count(args);
 
@@ -75,14 +78,15 @@ int demo_command(const DemoArgs& args) {
 
   const DeviceInfo& dev = ctx.device();
   if (dev.backend == Backend::vulkan)
-    std::printf("device:  [%u] %s (%s, driver %s, Vulkan %s)\n", dev.index, dev.name.c_str(), dev.type.c_str(),
-                dev.driver.c_str(), dev.api_version.c_str());
+    std::printf("device:  [%u] %s (%s, driver %s, Vulkan %s)\n", dev.index, dev.name.c_str(),
+                dev.type.c_str(), dev.driver.c_str(), dev.api_version.c_str());
   else
     std::printf("device:  the CPU backend (%s, %u threads)%s\n", dev.name.c_str(), dev.threads,
                 Context::list_devices().empty() ? ", no Vulkan device found" : "");
-  std::printf("problem: B=%lld H=%lld Lq=Lkv=%lld D=%lld %s, causal %s\n", static_cast<long long>(desc.batch),
-              static_cast<long long>(desc.heads_q), static_cast<long long>(desc.len_q),
-              static_cast<long long>(desc.head_dim), to_string(desc.dtype), to_string(desc.causal));
+  std::printf("problem: B=%lld H=%lld Lq=Lkv=%lld D=%lld %s, causal %s\n",
+              static_cast<long long>(desc.batch), static_cast<long long>(desc.heads_q),
+              static_cast<long long>(desc.len_q), static_cast<long long>(desc.head_dim),
+              to_string(desc.dtype), to_string(desc.causal));
   std::printf("plan:    %s\n", ctx.plan(desc).reason.c_str());
   std::fflush(stdout);
 
@@ -92,20 +96,23 @@ int demo_command(const DemoArgs& args) {
   const auto v = random_tensor(desc.dtype, n, rng);
   std::vector<std::uint8_t> out(n * size_of(desc.dtype));
   const auto view = [&](const std::vector<std::uint8_t>& b) {
-    return TensorView::bhld(b.data(), desc.dtype, desc.batch, desc.heads_q, desc.len_q, desc.head_dim);
+    return TensorView::bhld(b.data(), desc.dtype, desc.batch, desc.heads_q, desc.len_q,
+                            desc.head_dim);
   };
   const AttentionInputs in{view(q), view(k), view(v), std::nullopt, {}};
   const auto out_view = [&](std::vector<std::uint8_t>& b) {
-    return AttentionOutputs{MutableTensorView::bhld(b.data(), desc.dtype, desc.batch, desc.heads_q, desc.len_q,
-                                                    desc.head_dim),
-                            {}, {}};
+    return AttentionOutputs{MutableTensorView::bhld(b.data(), desc.dtype, desc.batch, desc.heads_q,
+                                                    desc.len_q, desc.head_dim),
+                            {},
+                            {}};
   };
 
   // The first call compiles pipelines and allocates; the second is the one worth timing.
   ctx.attention(desc, in, out_view(out));
   const auto start = std::chrono::steady_clock::now();
   ctx.attention(desc, in, out_view(out));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const detail::ReferenceResult ref =
       detail::reference_attention(detail::validate_call(desc, in, out_view(out)), in);
 
@@ -118,8 +125,9 @@ int demo_command(const DemoArgs& args) {
   }
   const double tol = tolerance(desc.dtype);
   const bool ok = finite && max_err <= tol;
-  std::printf("check:   max abs error %.3g vs the double-precision CPU reference (tolerance %.0e): %s\n", max_err, tol,
-              ok ? "ok" : (finite ? "FAILED" : "FAILED (non-finite output)"));
+  std::printf(
+      "check:   max abs error %.3g vs the double-precision CPU reference (tolerance %.0e): %s\n",
+      max_err, tol, ok ? "ok" : (finite ? "FAILED" : "FAILED (non-finite output)"));
   const double flops = 4.0 * static_cast<double>(desc.batch) * static_cast<double>(desc.heads_q) *
                        static_cast<double>(desc.len_q) * static_cast<double>(desc.len_kv) *
                        static_cast<double>(desc.head_dim);

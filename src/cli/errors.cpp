@@ -36,7 +36,8 @@ int report_current_exception() noexcept {
     return kExitBadInput;
   } catch (const Error& e) {
     print(e.what());
-    const bool bad_input = e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::unsupported;
+    const bool bad_input =
+        e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::unsupported;
     return bad_input ? kExitBadInput : kExitFailure;
   } catch (const std::bad_alloc&) {
     print("vkattn: error: out of host memory");
@@ -57,7 +58,9 @@ Options make_options(const DeviceArgs& args) {
   }
   if (args.kernel) {
     const auto k = detail::parse_kernel(*args.kernel);
-    if (!k) throw BadInput("--kernel '" + *args.kernel + "': expected auto, three-pass, flash or split-kv");
+    if (!k)
+      throw BadInput("--kernel '" + *args.kernel +
+                     "': expected auto, three-pass, flash or split-kv");
     o.kernel = *k;
   }
   if (args.device) o.device = *args.device;

@@ -16,11 +16,14 @@ std::string bytes_text(std::uint64_t b) {
   char buf[64];
   const auto value = static_cast<double>(b);
   if (b >= (std::uint64_t{1} << 30))
-    std::snprintf(buf, sizeof buf, "%llu bytes (%.4g GiB)", static_cast<unsigned long long>(b), value / 0x1p30);
+    std::snprintf(buf, sizeof buf, "%llu bytes (%.4g GiB)", static_cast<unsigned long long>(b),
+                  value / 0x1p30);
   else if (b >= (std::uint64_t{1} << 20))
-    std::snprintf(buf, sizeof buf, "%llu bytes (%.4g MiB)", static_cast<unsigned long long>(b), value / 0x1p20);
+    std::snprintf(buf, sizeof buf, "%llu bytes (%.4g MiB)", static_cast<unsigned long long>(b),
+                  value / 0x1p20);
   else if (b >= 1024)
-    std::snprintf(buf, sizeof buf, "%llu bytes (%.4g KiB)", static_cast<unsigned long long>(b), value / 0x1p10);
+    std::snprintf(buf, sizeof buf, "%llu bytes (%.4g KiB)", static_cast<unsigned long long>(b),
+                  value / 0x1p10);
   else
     std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
   return buf;
@@ -36,12 +39,14 @@ void print_limits(const DeviceInfo& d) {
   std::printf("      subgroup size             %u\n", d.subgroup_size);
   std::printf("      shared memory             %s\n", bytes_text(d.max_shared_memory).c_str());
   std::printf("      max workgroup invocations %u\n", d.max_workgroup_invocations);
-  std::printf("      maxStorageBufferRange     %s\n", bytes_text(d.max_storage_buffer_range).c_str());
+  std::printf("      maxStorageBufferRange     %s\n",
+              bytes_text(d.max_storage_buffer_range).c_str());
   std::printf("      push constants            %u bytes\n", d.max_push_constants);
   std::printf("      shaderFloat16             %s\n", yes_no(d.shader_float16));
   std::printf("      16-bit storage            %s\n", yes_no(d.storage_16bit));
   if (d.timestamps)
-    std::printf("      timestamps                yes (%.3g ns per tick)\n", static_cast<double>(d.timestamp_period_ns));
+    std::printf("      timestamps                yes (%.3g ns per tick)\n",
+                static_cast<double>(d.timestamp_period_ns));
   else
     std::printf("      timestamps                no\n");
 }
@@ -51,8 +56,8 @@ void print_device(const DeviceInfo& d) {
     std::printf("  cpu  %s (%s)\n", d.name.c_str(), d.type.c_str());
   } else {
     std::printf("  [%u] %s\n", d.index, d.name.c_str());
-    std::printf("      type %s, driver %s, Vulkan %s, vendor 0x%04x\n", d.type.c_str(), d.driver.c_str(),
-                d.api_version.c_str(), d.vendor_id);
+    std::printf("      type %s, driver %s, Vulkan %s, vendor 0x%04x\n", d.type.c_str(),
+                d.driver.c_str(), d.api_version.c_str(), d.vendor_id);
   }
   print_limits(d);
 }
@@ -64,7 +69,8 @@ int info_command(const InfoArgs& args) {
   const std::vector<DeviceInfo> devices = Context::list_devices();
   std::printf("vkattn %s\n\n", VKATTN_VERSION_STRING);
   if (devices.empty()) {
-    std::printf("Vulkan devices: none found (no Vulkan loader or driver); the CPU backend is used.\n\n");
+    std::printf(
+        "Vulkan devices: none found (no Vulkan loader or driver); the CPU backend is used.\n\n");
   } else {
     std::printf("Vulkan devices (%zu):\n", devices.size());
     for (const auto& d : devices) print_device(d);
@@ -85,8 +91,9 @@ int info_command(const InfoArgs& args) {
     std::printf("[%u] %s (%s, driver %s)\n", chosen.index, chosen.name.c_str(), chosen.type.c_str(),
                 chosen.driver.c_str());
   }
-  std::printf("kernel: %s%s\n", to_string(options.kernel),
-              options.kernel == Kernel::automatic ? " (the planner chooses per problem)" : " (forced)");
+  std::printf(
+      "kernel: %s%s\n", to_string(options.kernel),
+      options.kernel == Kernel::automatic ? " (the planner chooses per problem)" : " (forced)");
   if (options.validation) std::printf("validation layer: on\n");
   return kExitOk;
 }

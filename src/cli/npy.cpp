@@ -19,8 +19,8 @@ namespace {
 
 constexpr std::uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kMagicLen = 6;
-constexpr std::size_t kArrayAlign = 64;      // numpy.lib.format.ARRAY_ALIGN
-constexpr std::size_t kGrowthDigits = 21;    // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
+constexpr std::size_t kArrayAlign = 64;    // numpy.lib.format.ARRAY_ALIGN
+constexpr std::size_t kGrowthDigits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
 
 [[noreturn]] void fail(const std::string& message) { throw Error(message); }
 
@@ -78,7 +78,8 @@ class HeaderParser {
     }
     ++pos_;  // '}'
     skip_ws();
-    if (pos_ != s_.size()) fail("unexpected text after the header dict: " + printable(s_.substr(pos_)));
+    if (pos_ != s_.size())
+      fail("unexpected text after the header dict: " + printable(s_.substr(pos_)));
     if (!descr) fail("header lacks the key 'descr'");
     if (!fortran) fail("header lacks the key 'fortran_order'");
     if (!shape) fail("header lacks the key 'shape'");
@@ -108,17 +109,20 @@ class HeaderParser {
     ++pos_;
   }
   void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
       ++pos_;
   }
 
   std::string string_literal(const char* what) {
-    if (!peek('\'') && !peek('"')) fail(std::string("expected a string for the ") + what + " in header");
+    if (!peek('\'') && !peek('"'))
+      fail(std::string("expected a string for the ") + what + " in header");
     const char quote = s_[pos_++];
     const std::size_t start = pos_;
     while (pos_ < s_.size() && s_[pos_] != quote) {
       // Escapes never occur in the values numpy writes; refusing them keeps this simple.
-      if (s_[pos_] == '\\' || s_[pos_] == '\n') fail(std::string("unsupported character in the ") + what);
+      if (s_[pos_] == '\\' || s_[pos_] == '\n')
+        fail(std::string("unsupported character in the ") + what);
       ++pos_;
     }
     if (pos_ == s_.size()) fail(std::string("unterminated string for the ") + what + " in header");
@@ -126,8 +130,14 @@ class HeaderParser {
   }
 
   bool boolean() {
-    if (s_.substr(pos_, 4) == "True") { pos_ += 4; return true; }
-    if (s_.substr(pos_, 5) == "False") { pos_ += 5; return false; }
+    if (s_.substr(pos_, 4) == "True") {
+      pos_ += 4;
+      return true;
+    }
+    if (s_.substr(pos_, 5) == "False") {
+      pos_ += 5;
+      return false;
+    }
     fail("'fortran_order' must be True or False, got " + printable(s_.substr(pos_, 10)));
   }
 
@@ -137,7 +147,8 @@ class HeaderParser {
     skip_ws();
     bool need_comma = false;  // "(3)" is an int in Python, not a tuple
     while (!peek(')')) {
-      if (dims.size() == kMaxRank) fail("shape has more than " + std::to_string(kMaxRank) + " dimensions");
+      if (dims.size() == kMaxRank)
+        fail("shape has more than " + std::to_string(kMaxRank) + " dimensions");
       dims.push_back(integer());
       skip_ws();
       if (peek(',')) {
@@ -161,12 +172,14 @@ class HeaderParser {
     std::uint64_t value = 0;
     while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
       const auto digit = static_cast<std::uint64_t>(s_[pos_] - '0');
-      if (value > (static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - digit) / 10)
+      if (value >
+          (static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - digit) / 10)
         fail("dimension in 'shape' overflows a 64-bit integer");
       value = value * 10 + digit;
       ++pos_;
     }
-    if (pos_ == start) fail("expected an integer in 'shape', got " + printable(s_.substr(pos_, 10)));
+    if (pos_ == start)
+      fail("expected an integer in 'shape', got " + printable(s_.substr(pos_, 10)));
     if (pos_ - start > 1 && s_[start] == '0') fail("leading zero in a 'shape' dimension");
     return static_cast<std::int64_t>(value);
   }
@@ -197,7 +210,9 @@ class Fd {
   explicit Fd(int fd) : fd_(fd) {}
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   [[nodiscard]] int get() const { return fd_; }
 
  private:
@@ -263,7 +278,8 @@ Header parse_header(std::span<const std::uint8_t> prefix, std::uint64_t file_siz
   for (std::size_t i = 0; i < len_bytes; ++i)
     header_len |= static_cast<std::uint64_t>(prefix[kMagicLen + 2 + i]) << (8 * i);
   if (header_len > kMaxHeaderBytes)
-    fail("header length " + std::to_string(header_len) + " exceeds the limit of " + std::to_string(kMaxHeaderBytes));
+    fail("header length " + std::to_string(header_len) + " exceeds the limit of " +
+         std::to_string(kMaxHeaderBytes));
   if (header_len > file_size - preamble)
     fail("header length " + std::to_string(header_len) + " runs past the end of the file (" +
          std::to_string(file_size) + " bytes)");
@@ -286,7 +302,8 @@ Header parse_header(std::span<const std::uint8_t> prefix, std::uint64_t file_siz
     }
     if (mul_overflows(bytes, static_cast<std::uint64_t>(d), &bytes) ||
         bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-      fail("shape " + std::to_string(h.shape.size()) + "-d product overflows (data size too large)");
+      fail("shape " + std::to_string(h.shape.size()) +
+           "-d product overflows (data size too large)");
   }
   if (empty) bytes = 0;
   if (bytes > std::numeric_limits<std::size_t>::max()) fail("data size too large");
@@ -297,8 +314,8 @@ Header parse_header(std::span<const std::uint8_t> prefix, std::uint64_t file_siz
 void check_data_size(const Header& header, std::uint64_t file_size) {
   const std::uint64_t have = file_size - header.data_offset;
   if (have < header.data_bytes)
-    fail("truncated data: the header describes " + std::to_string(header.data_bytes) + " bytes, the file holds " +
-         std::to_string(have));
+    fail("truncated data: the header describes " + std::to_string(header.data_bytes) +
+         " bytes, the file holds " + std::to_string(have));
   if (have > header.data_bytes)
     fail("trailing data: " + std::to_string(have - header.data_bytes) + " bytes after the " +
          std::to_string(header.data_bytes) + " the header describes");
@@ -326,7 +343,8 @@ Array read(const std::filesystem::path& path) {
 
     // Read only the preamble and header first, so a header that claims terabytes of data
     // is rejected before anything of that size is allocated.
-    std::vector<std::uint8_t> prefix(static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 12)));
+    std::vector<std::uint8_t> prefix(
+        static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 12)));
     if (!read_fully(fd.get(), prefix.data(), prefix.size())) fail("file shrank while reading");
     if (prefix.size() >= 10 && std::equal(kMagic, kMagic + kMagicLen, prefix.begin())) {
       const std::size_t len_bytes = prefix[6] == 1 ? 2 : 4;
@@ -339,7 +357,8 @@ Array read(const std::filesystem::path& path) {
       if (want > prefix.size()) {
         const std::size_t old = prefix.size();
         prefix.resize(static_cast<std::size_t>(want));
-        if (!read_fully(fd.get(), prefix.data() + old, prefix.size() - old)) fail("file shrank while reading");
+        if (!read_fully(fd.get(), prefix.data() + old, prefix.size() - old))
+          fail("file shrank while reading");
       }
     }
     Header h = parse_header(prefix, file_size);
@@ -350,8 +369,10 @@ Array read(const std::filesystem::path& path) {
     a.shape = std::move(h.shape);
     a.data.resize(h.data_bytes);
     const std::size_t already = prefix.size() - h.data_offset;  // data bytes read with the prefix
-    std::copy(prefix.begin() + static_cast<std::ptrdiff_t>(h.data_offset), prefix.end(), a.data.begin());
-    if (!read_fully(fd.get(), a.data.data() + already, a.data.size() - already)) fail("file shrank while reading");
+    std::copy(prefix.begin() + static_cast<std::ptrdiff_t>(h.data_offset), prefix.end(),
+              a.data.begin());
+    if (!read_fully(fd.get(), a.data.data() + already, a.data.size() - already))
+      fail("file shrank while reading");
     return a;
   } catch (const Error& e) {
     throw Error(name + ": " + e.what());
@@ -367,7 +388,8 @@ std::string header_dict(Type type, std::span<const std::int64_t> shape) {
   }
   if (shape.size() == 1) tuple += ",";
   tuple += ")";
-  return std::string("{'descr': '") + descr(type) + "', 'fortran_order': False, 'shape': " + tuple + ", }";
+  return std::string("{'descr': '") + descr(type) + "', 'fortran_order': False, 'shape': " + tuple +
+         ", }";
 }
 
 std::vector<std::uint8_t> encode_header(Type type, std::span<const std::int64_t> shape) {
@@ -392,7 +414,8 @@ std::vector<std::uint8_t> encode_header(Type type, std::span<const std::int64_t>
   out.push_back(static_cast<std::uint8_t>(major));
   out.push_back(0);
   const std::size_t len = header.size();
-  for (std::size_t i = 0; i < preamble - kMagicLen - 2; ++i) out.push_back(static_cast<std::uint8_t>(len >> (8 * i)));
+  for (std::size_t i = 0; i < preamble - kMagicLen - 2; ++i)
+    out.push_back(static_cast<std::uint8_t>(len >> (8 * i)));
   out.insert(out.end(), header.begin(), header.end());
   return out;
 }
@@ -400,9 +423,11 @@ std::vector<std::uint8_t> encode_header(Type type, std::span<const std::int64_t>
 std::vector<std::uint8_t> encode(const Array& array) {
   std::uint64_t bytes = item_size(array.type);
   for (auto d : array.shape)
-    if (d < 0 || mul_overflows(bytes, static_cast<std::uint64_t>(d), &bytes)) fail("invalid shape for encode");
+    if (d < 0 || mul_overflows(bytes, static_cast<std::uint64_t>(d), &bytes))
+      fail("invalid shape for encode");
   if (bytes != array.data.size())
-    fail("encode: data holds " + std::to_string(array.data.size()) + " bytes, shape needs " + std::to_string(bytes));
+    fail("encode: data holds " + std::to_string(array.data.size()) + " bytes, shape needs " +
+         std::to_string(bytes));
   std::vector<std::uint8_t> out = encode_header(array.type, array.shape);
   out.insert(out.end(), array.data.begin(), array.data.end());
   return out;

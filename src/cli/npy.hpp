@@ -79,7 +79,8 @@ void check_data_size(const Header& header, std::uint64_t file_size);
 
 // Only the preamble and header of encode(): write the data after it, e.g. straight from a
 // std::vector<float> without copying it into an Array.
-[[nodiscard]] std::vector<std::uint8_t> encode_header(Type type, std::span<const std::int64_t> shape);
+[[nodiscard]] std::vector<std::uint8_t> encode_header(Type type,
+                                                      std::span<const std::int64_t> shape);
 
 // The header dict text as numpy writes it, e.g.
 // "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".

@@ -26,7 +26,8 @@ StagedFile::StagedFile(std::filesystem::path target) : target_(std::move(target)
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
     temp_ = target_;
-    temp_.replace_filename("." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000));
+    temp_.replace_filename("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(rd() % 1000000));
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) return;
     if (errno != EEXIST) break;
@@ -35,7 +36,10 @@ StagedFile::StagedFile(std::filesystem::path target) : target_(std::move(target)
 }
 
 StagedFile::StagedFile(StagedFile&& other) noexcept
-    : target_(std::move(other.target_)), temp_(std::move(other.temp_)), fd_(other.fd_), committed_(other.committed_) {
+    : target_(std::move(other.target_)),
+      temp_(std::move(other.temp_)),
+      fd_(other.fd_),
+      committed_(other.committed_) {
   other.fd_ = -1;
   other.committed_ = true;  // the moved-from object owns nothing to discard
 }
@@ -69,7 +73,8 @@ void StagedFile::commit() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw_errno(errno, "cannot write '" + target_.string() + "'");
-  if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_errno(errno, "cannot rename to '" + target_.string() + "'");
+  if (::rename(temp_.c_str(), target_.c_str()) != 0)
+    throw_errno(errno, "cannot rename to '" + target_.string() + "'");
   committed_ = true;
 }
 

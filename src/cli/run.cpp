@@ -26,12 +26,14 @@ struct OutputSpec {
 };
 
 // Elements of `shape`, overflow-checked against the bytes of `item` each element takes.
-std::size_t element_count(const std::vector<std::int64_t>& shape, std::size_t item, const char* option) {
+std::size_t element_count(const std::vector<std::int64_t>& shape, std::size_t item,
+                          const char* option) {
   std::size_t n = 1, bytes = item;
   for (auto d : shape)
     if (d < 0 || __builtin_mul_overflow(n, static_cast<std::size_t>(d), &n) ||
         __builtin_mul_overflow(bytes, static_cast<std::size_t>(d), &bytes))
-      throw BadInput(std::string(option) + ": output of shape " + shape_string(shape) + " is too large");
+      throw BadInput(std::string(option) + ": output of shape " + shape_string(shape) +
+                     " is too large");
   return n;
 }
 
@@ -59,14 +61,15 @@ void check_distinct(const std::vector<OutputSpec>& outputs) {
   for (std::size_t i = 0; i < outputs.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (canonical(outputs[i].path) == canonical(outputs[j].path))
-        throw BadInput(std::string(outputs[j].option) + " and " + outputs[i].option + " name the same file '" +
-                       outputs[i].path + "'");
+        throw BadInput(std::string(outputs[j].option) + " and " + outputs[i].option +
+                       " name the same file '" + outputs[i].path + "'");
 }
 
 StagedFile stage(const OutputSpec& spec) {
   // Caught here rather than at the final rename, so no work is done for an unusable path.
   std::error_code ec;
-  if (fs::is_directory(spec.path, ec)) throw BadInput(std::string(spec.option) + " '" + spec.path + "' is a directory");
+  if (fs::is_directory(spec.path, ec))
+    throw BadInput(std::string(spec.option) + " '" + spec.path + "' is a directory");
   try {
     return StagedFile(spec.path);
   } catch (const std::system_error& e) {
@@ -104,7 +107,8 @@ int run_command(const RunArgs& args) {
   const std::vector<std::int64_t> lse_shape{d.batch, d.heads_q, d.len_q};
   const std::vector<std::int64_t> probs_shape{d.batch, d.heads_q, d.len_q, d.len_kv};
   // The output keeps q's storage type, so it is raw bytes the library fills through a view.
-  std::vector<std::uint8_t> out(element_count(out_shape, size_of(d.dtype), "--out") * size_of(d.dtype));
+  std::vector<std::uint8_t> out(element_count(out_shape, size_of(d.dtype), "--out") *
+                                size_of(d.dtype));
   std::vector<float> lse(args.lse_out ? element_count(lse_shape, 4, "--lse-out") : 0);
   std::vector<float> probs(args.probs_out ? element_count(probs_shape, 4, "--probs-out") : 0);
 
@@ -119,8 +123,9 @@ int run_command(const RunArgs& args) {
   static std::uint64_t no_elements = 0;  // a view's data must not be null, even when empty
   void* out_data = out.empty() ? static_cast<void*>(&no_elements) : out.data();
   const std::int64_t dv = *d.head_dim_v;
-  outputs.out = in.blhd ? MutableTensorView::blhd(out_data, d.dtype, d.batch, d.heads_q, d.len_q, dv)
-                        : MutableTensorView::bhld(out_data, d.dtype, d.batch, d.heads_q, d.len_q, dv);
+  outputs.out = in.blhd
+                    ? MutableTensorView::blhd(out_data, d.dtype, d.batch, d.heads_q, d.len_q, dv)
+                    : MutableTensorView::bhld(out_data, d.dtype, d.batch, d.heads_q, d.len_q, dv);
   outputs.lse = lse;
   outputs.probs = probs;
   ctx.attention(d, in.views(), outputs);

@@ -28,7 +28,8 @@ std::int64_t parse_window_side(std::string_view text, const std::string& whole) 
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end || value < -1)
-    throw BadInput("--window '" + whole + "': expected LEFT,RIGHT with integers >= -1 (-1 = unbounded)");
+    throw BadInput("--window '" + whole +
+                   "': expected LEFT,RIGHT with integers >= -1 (-1 = unbounded)");
   return value;
 }
 
@@ -51,41 +52,48 @@ DType storage_dtype(const char* option, const npy::Array& a) {
     case npy::Type::f32: return DType::f32;
     case npy::Type::f16: return DType::f16;
     default:
-      throw BadInput(std::string(option) + ": dtype " + npy::type_name(a.type) + " is not supported: expected float32 or float16");
+      throw BadInput(std::string(option) + ": dtype " + npy::type_name(a.type) +
+                     " is not supported: expected float32 or float16");
   }
 }
 
 // The logical [B, H, L, D] extents of a rank-4 q, k or v in `layout`.
 Dims4 logical_dims(const char* option, const npy::Array& a, bool blhd) {
   if (a.shape.size() != 4)
-    throw BadInput(std::string(option) + ": expected a 4-D array " + (blhd ? "[B, L, H, D]" : "[B, H, L, D]") +
-                   ", got shape " + shape_string(a.shape));
+    throw BadInput(std::string(option) + ": expected a 4-D array " +
+                   (blhd ? "[B, L, H, D]" : "[B, H, L, D]") + ", got shape " +
+                   shape_string(a.shape));
   if (blhd) return {a.shape[0], a.shape[2], a.shape[1], a.shape[3]};
   return {a.shape[0], a.shape[1], a.shape[2], a.shape[3]};
 }
 
-void require_equal(std::int64_t got, std::int64_t want, const char* what, const RunInputs& r, const char* option) {
+void require_equal(std::int64_t got, std::int64_t want, const char* what, const RunInputs& r,
+                   const char* option) {
   if (got == want) return;
-  throw BadInput(std::string("shape mismatch: ") + option + " has " + what + " " + std::to_string(got) + ", expected " +
-                 std::to_string(want) + " (q " + shape_string(r.q.shape) + ", k " + shape_string(r.k.shape) + ", v " +
+  throw BadInput(std::string("shape mismatch: ") + option + " has " + what + " " +
+                 std::to_string(got) + ", expected " + std::to_string(want) + " (q " +
+                 shape_string(r.q.shape) + ", k " + shape_string(r.k.shape) + ", v " +
                  shape_string(r.v.shape) + ")");
 }
 
 void load_mask(RunInputs& r, const std::string& path) {
   npy::Array m = load("--mask", path);
   if (m.type != npy::Type::boolean && m.type != npy::Type::f32 && m.type != npy::Type::f16)
-    throw BadInput(std::string("--mask: dtype ") + npy::type_name(m.type) +
-                   " is not supported: expected bool (true = attend) or float32/float16 (additive)");
+    throw BadInput(
+        std::string("--mask: dtype ") + npy::type_name(m.type) +
+        " is not supported: expected bool (true = attend) or float32/float16 (additive)");
   if (m.shape.size() < 2 || m.shape.size() > 4)
-    throw BadInput("--mask: expected rank 2, 3 or 4 ([Lq, Lkv], [H, Lq, Lkv] or [B, H, Lq, Lkv]), got shape " +
-                   shape_string(m.shape));
+    throw BadInput(
+        "--mask: expected rank 2, 3 or 4 ([Lq, Lkv], [H, Lq, Lkv] or [B, H, Lq, Lkv]), got shape " +
+        shape_string(m.shape));
   const AttentionDesc& d = r.desc;
   const Dims4 target{d.batch, d.heads_q, d.len_q, d.len_kv};
   const std::size_t lead = 4 - m.shape.size();
   for (std::size_t i = 0; i < 4; ++i) {
     const std::int64_t dim = i < lead ? 1 : m.shape[i - lead];
     if (dim != 1 && dim != target[i])
-      throw BadInput("--mask: shape " + shape_string(m.shape) + " is not broadcastable to [B, Hq, Lq, Lkv] = " +
+      throw BadInput("--mask: shape " + shape_string(m.shape) +
+                     " is not broadcastable to [B, Hq, Lq, Lkv] = " +
                      shape_string({target.begin(), target.end()}));
     r.mask_shape[i] = dim;
   }
@@ -95,10 +103,11 @@ void load_mask(RunInputs& r, const std::string& path) {
 void load_kv_lens(RunInputs& r, const std::string& path) {
   const npy::Array a = load("--kv-lens", path);
   if (a.type != npy::Type::i32 && a.type != npy::Type::i64)
-    throw BadInput(std::string("--kv-lens: dtype ") + npy::type_name(a.type) + " is not supported: expected int32 or int64");
+    throw BadInput(std::string("--kv-lens: dtype ") + npy::type_name(a.type) +
+                   " is not supported: expected int32 or int64");
   if (a.shape.size() != 1 || a.shape[0] != r.desc.batch)
-    throw BadInput("--kv-lens: expected shape (" + std::to_string(r.desc.batch) + ",) (one length per batch), got " +
-                   shape_string(a.shape));
+    throw BadInput("--kv-lens: expected shape (" + std::to_string(r.desc.batch) +
+                   ",) (one length per batch), got " + shape_string(a.shape));
   r.kv_lens.resize(a.count());
   for (std::size_t i = 0; i < r.kv_lens.size(); ++i) {
     std::int64_t value = 0;
@@ -110,8 +119,9 @@ void load_kv_lens(RunInputs& r, const std::string& path) {
       std::memcpy(&value, a.data.data() + 8 * i, 8);
     }
     if (value < 0 || value > r.desc.len_kv)
-      throw BadInput("--kv-lens: value " + std::to_string(value) + " at index " + std::to_string(i) +
-                     " is outside [0, Lkv=" + std::to_string(r.desc.len_kv) + "]");
+      throw BadInput("--kv-lens: value " + std::to_string(value) + " at index " +
+                     std::to_string(i) + " is outside [0, Lkv=" + std::to_string(r.desc.len_kv) +
+                     "]");
     r.kv_lens[i] = static_cast<std::int32_t>(value);
   }
 }
@@ -122,14 +132,16 @@ void parse_semantics(RunInputs& r, const RunArgs& args) {
   if (args.softcap) d.softcap = parse_float("--softcap", *args.softcap);
   if (args.causal) {
     const auto c = detail::parse_causal(*args.causal);
-    if (!c) throw BadInput("--causal '" + *args.causal + "': expected none, top-left or bottom-right");
+    if (!c)
+      throw BadInput("--causal '" + *args.causal + "': expected none, top-left or bottom-right");
     d.causal = *c;
   }
   if (args.window) {
     const std::string& w = *args.window;
     const auto comma = w.find(',');
     if (comma == std::string::npos)
-      throw BadInput("--window '" + w + "': expected LEFT,RIGHT with integers >= -1 (-1 = unbounded)");
+      throw BadInput("--window '" + w +
+                     "': expected LEFT,RIGHT with integers >= -1 (-1 = unbounded)");
     d.window_left = parse_window_side(std::string_view(w).substr(0, comma), w);
     d.window_right = parse_window_side(std::string_view(w).substr(comma + 1), w);
   }
@@ -156,8 +168,9 @@ RunInputs load_run_inputs(const RunArgs& args) {
   r.v = load("--v", args.v);
   const DType dtype = storage_dtype("--q", r.q);
   if (storage_dtype("--k", r.k) != dtype || storage_dtype("--v", r.v) != dtype)
-    throw BadInput(std::string("q, k and v must share one dtype: q is ") + npy::type_name(r.q.type) + ", k " +
-                   npy::type_name(r.k.type) + ", v " + npy::type_name(r.v.type));
+    throw BadInput(std::string("q, k and v must share one dtype: q is ") +
+                   npy::type_name(r.q.type) + ", k " + npy::type_name(r.k.type) + ", v " +
+                   npy::type_name(r.v.type));
   const Dims4 q = logical_dims("--q", r.q, r.blhd);
   const Dims4 k = logical_dims("--k", r.k, r.blhd);
   const Dims4 v = logical_dims("--v", r.v, r.blhd);
@@ -195,7 +208,9 @@ AttentionInputs RunInputs::views() const {
     const Dims4& s = mask_shape;
     TensorView m;
     m.data = data_of(*mask);
-    m.dtype = mask->type == npy::Type::boolean ? DType::boolean : mask->type == npy::Type::f16 ? DType::f16 : DType::f32;
+    m.dtype = mask->type == npy::Type::boolean ? DType::boolean
+              : mask->type == npy::Type::f16   ? DType::f16
+                                               : DType::f32;
     m.shape = s;
     m.strides = {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1};
     m.extent = mask->count();

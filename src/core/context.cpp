@@ -25,13 +25,9 @@ namespace {
 
 std::unique_ptr<detail::BackendImpl> select_backend(const Options& options) {
   switch (options.backend) {
-    case Backend::cpu:
-      return detail::make_cpu_backend();
-    case Backend::vulkan:
-      return detail::make_vulkan_backend(options);
-    case Backend::automatic:
-      try {
-        return detail::make_vulkan_backend(options);
+    case Backend::cpu: return detail::make_cpu_backend();
+    case Backend::vulkan: return detail::make_vulkan_backend(options);
+    case Backend::automatic: try { return detail::make_vulkan_backend(options);
       } catch (const Error& e) {
         // A device name that matches nothing is the caller's mistake, not a missing GPU:
         // falling back to the CPU would hide it.
@@ -55,9 +51,8 @@ decltype(auto) translating_bad_alloc(F&& f) {
 }  // namespace
 
 Context Context::create(const Options& options) {
-  return translating_bad_alloc([&] {
-    return Context(std::make_unique<Impl>(select_backend(options), options.kernel));
-  });
+  return translating_bad_alloc(
+      [&] { return Context(std::make_unique<Impl>(select_backend(options), options.kernel)); });
 }
 
 std::vector<DeviceInfo> Context::list_devices() noexcept { return detail::list_vulkan_devices(); }

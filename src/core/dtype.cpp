@@ -48,7 +48,7 @@ std::uint16_t float_to_half(float value) noexcept {
   const std::uint32_t f = std::bit_cast<std::uint32_t>(value);
   const auto sign = static_cast<std::uint16_t>((f >> 16) & 0x8000u);
   const std::uint32_t abs = f & 0x7FFFFFFFu;
-  if (abs > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);  // NaN
+  if (abs > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);   // NaN
   if (abs >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // rounds to inf
   if (abs < 0x38800000u) {
     // Below the smallest normal half: scale so the result's LSB is 2^-24 and let the

@@ -4,9 +4,9 @@
 #include <string>
 #include <string_view>
 
+#include "core/parse.hpp"
 #include "vkattn/context.hpp"
 #include "vkattn/error.hpp"
-#include "core/parse.hpp"
 
 namespace vkattn {
 
@@ -20,20 +20,29 @@ const char* env(const char* name) {
 Options Options::from_environment(Options base) {
   if (const char* v = env("VKATTN_BACKEND")) {
     auto b = detail::parse_backend(v);
-    if (!b) throw Error(ErrorCode::invalid_argument, std::string("VKATTN_BACKEND='") + v + "': expected auto, vulkan or cpu");
+    if (!b)
+      throw Error(ErrorCode::invalid_argument,
+                  std::string("VKATTN_BACKEND='") + v + "': expected auto, vulkan or cpu");
     base.backend = *b;
   }
   if (const char* v = env("VKATTN_DEVICE")) base.device = v;
   if (const char* v = env("VKATTN_KERNEL")) {
     auto k = detail::parse_kernel(v);
-    if (!k) throw Error(ErrorCode::invalid_argument, std::string("VKATTN_KERNEL='") + v + "': expected auto, three-pass, flash or split-kv");
+    if (!k)
+      throw Error(
+          ErrorCode::invalid_argument,
+          std::string("VKATTN_KERNEL='") + v + "': expected auto, three-pass, flash or split-kv");
     base.kernel = *k;
   }
   if (const char* v = env("VKATTN_VALIDATION")) {
     const std::string_view s(v);
-    if (s == "1") base.validation = true;
-    else if (s == "0") base.validation = false;
-    else throw Error(ErrorCode::invalid_argument, std::string("VKATTN_VALIDATION='") + v + "': expected 0 or 1");
+    if (s == "1")
+      base.validation = true;
+    else if (s == "0")
+      base.validation = false;
+    else
+      throw Error(ErrorCode::invalid_argument,
+                  std::string("VKATTN_VALIDATION='") + v + "': expected 0 or 1");
   }
   return base;
 }

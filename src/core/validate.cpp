@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <sstream>
 #include <string>
-#include <span>
 #include <string_view>
 
 #include "core/problem.hpp"
@@ -26,7 +26,9 @@ constexpr std::int64_t kMaxScoreElements = std::int64_t{1} << 62;
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 
 [[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
-[[noreturn]] void invalid(const std::string& message) { fail(ErrorCode::invalid_argument, message); }
+[[noreturn]] void invalid(const std::string& message) {
+  fail(ErrorCode::invalid_argument, message);
+}
 
 std::string dims_string(const Dims4& d) {
   std::ostringstream s;
@@ -47,8 +49,8 @@ std::int64_t element_count(std::string_view what, const Dims4& dims,
   std::int64_t n = 1;
   for (std::int64_t d : dims) {
     if (!checked_mul(n, d, n) || n > limit) {
-      fail(ErrorCode::unsupported, std::string(what) + " " + dims_string(dims) +
-                                       " has more than " + std::to_string(limit) + " elements");
+      fail(ErrorCode::unsupported, std::string(what) + " " + dims_string(dims) + " has more than " +
+                                       std::to_string(limit) + " elements");
     }
   }
   return n;
@@ -99,8 +101,9 @@ std::int64_t check_view(std::string_view name, const View& v, const Dims4& expec
               " is negative (negative strides are not supported)");
     }
     if (s < 1 && v.shape[d] > 1) {
-      invalid(n + ".strides[" + std::to_string(d) + "]=" + std::to_string(s) + " must be >= 1 where " +
-              n + ".shape[" + std::to_string(d) + "]=" + std::to_string(v.shape[d]) + " > 1");
+      invalid(n + ".strides[" + std::to_string(d) + "]=" + std::to_string(s) +
+              " must be >= 1 where " + n + ".shape[" + std::to_string(d) +
+              "]=" + std::to_string(v.shape[d]) + " > 1");
     }
   }
 
@@ -115,11 +118,11 @@ std::int64_t check_view(std::string_view name, const View& v, const Dims4& expec
   for (std::size_t d : order) {
     if (v.shape[d] <= 1) continue;
     if (v.strides[d] < reach) {
-      invalid(n + ".strides overlap: strides[" + std::to_string(d) + "]=" +
-              std::to_string(v.strides[d]) + " is smaller than strides[" + std::to_string(prev) +
-              "]=" + std::to_string(v.strides[prev]) + " * shape[" + std::to_string(prev) +
-              "]=" + std::to_string(v.shape[prev]) + " (" + n + ".strides=" +
-              dims_string(v.strides) + ", shape=" + dims_string(v.shape) + ")");
+      invalid(n + ".strides overlap: strides[" + std::to_string(d) +
+              "]=" + std::to_string(v.strides[d]) + " is smaller than strides[" +
+              std::to_string(prev) + "]=" + std::to_string(v.strides[prev]) + " * shape[" +
+              std::to_string(prev) + "]=" + std::to_string(v.shape[prev]) + " (" + n +
+              ".strides=" + dims_string(v.strides) + ", shape=" + dims_string(v.shape) + ")");
     }
     if (!checked_mul(v.strides[d], v.shape[d], reach)) {
       invalid(n + ".strides=" + dims_string(v.strides) + " overflow int64 offsets");
@@ -134,8 +137,8 @@ std::int64_t check_view(std::string_view name, const View& v, const Dims4& expec
   const auto needed = static_cast<std::uint64_t>(last) + 1;
   if (needed > v.extent) {
     invalid(n + ".extent=" + std::to_string(v.extent) + " elements but strides reach element " +
-            std::to_string(last) + " (" + n + ".shape=" + dims_string(v.shape) + ", strides=" +
-            dims_string(v.strides) + ")");
+            std::to_string(last) + " (" + n + ".shape=" + dims_string(v.shape) +
+            ", strides=" + dims_string(v.strides) + ")");
   }
   return last + 1;
 }
@@ -187,8 +190,8 @@ Problem validate_desc(const AttentionDesc& desc) {
   p.dim_qk = desc.head_dim;
   p.dim_v = desc.head_dim_v.value_or(desc.head_dim);
   if (p.heads_q % p.heads_kv != 0) {
-    invalid("heads_q=" + std::to_string(p.heads_q) + " is not a multiple of heads_kv=" +
-            std::to_string(p.heads_kv));
+    invalid("heads_q=" + std::to_string(p.heads_q) +
+            " is not a multiple of heads_kv=" + std::to_string(p.heads_kv));
   }
 
   switch (desc.dtype) {
@@ -197,8 +200,7 @@ Problem validate_desc(const AttentionDesc& desc) {
     case DType::bf16: break;
     case DType::boolean:
       invalid("dtype=bool is only valid for masks; q, k, v and out need f32, f16 or bf16");
-    default:
-      invalid("dtype=" + std::to_string(static_cast<int>(desc.dtype)) + " is not a DType");
+    default: invalid("dtype=" + std::to_string(static_cast<int>(desc.dtype)) + " is not a DType");
   }
   p.dtype = desc.dtype;
 
@@ -212,7 +214,8 @@ Problem validate_desc(const AttentionDesc& desc) {
   p.causal = desc.causal;
 
   if (desc.scale) {
-    if (!std::isfinite(*desc.scale)) invalid("scale=" + std::to_string(*desc.scale) + " is not finite");
+    if (!std::isfinite(*desc.scale))
+      invalid("scale=" + std::to_string(*desc.scale) + " is not finite");
     p.scale = *desc.scale;
   } else {
     p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.dim_qk)));
@@ -250,20 +253,17 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
                                    const DimNames& names) {
     if (v.data == nullptr) invalid(std::string(name) + ".data is null");
     if (v.dtype != p.dtype) {
-      invalid(std::string(name) + ".dtype=" + to_string(v.dtype) + " does not match dtype=" +
-              to_string(p.dtype));
+      invalid(std::string(name) + ".dtype=" + to_string(v.dtype) +
+              " does not match dtype=" + to_string(p.dtype));
     }
     return check_view(name, v, expected, names);
   };
-  const std::int64_t q_reach =
-      check_data_view("q", in.q, {p.batch, p.heads_q, p.len_q, p.dim_qk},
-                      {"batch", "heads_q", "len_q", "head_dim"});
-  const std::int64_t k_reach =
-      check_data_view("k", in.k, {p.batch, p.heads_kv, p.len_kv, p.dim_qk},
-                      {"batch", "heads_kv", "len_kv", "head_dim"});
-  const std::int64_t v_reach =
-      check_data_view("v", in.v, {p.batch, p.heads_kv, p.len_kv, p.dim_v},
-                      {"batch", "heads_kv", "len_kv", "head_dim_v"});
+  const std::int64_t q_reach = check_data_view("q", in.q, {p.batch, p.heads_q, p.len_q, p.dim_qk},
+                                               {"batch", "heads_q", "len_q", "head_dim"});
+  const std::int64_t k_reach = check_data_view("k", in.k, {p.batch, p.heads_kv, p.len_kv, p.dim_qk},
+                                               {"batch", "heads_kv", "len_kv", "head_dim"});
+  const std::int64_t v_reach = check_data_view("v", in.v, {p.batch, p.heads_kv, p.len_kv, p.dim_v},
+                                               {"batch", "heads_kv", "len_kv", "head_dim_v"});
   const std::int64_t out_reach =
       check_data_view("out", out.out, {p.batch, p.heads_q, p.len_q, p.dim_v},
                       {"batch", "heads_q", "len_q", "head_dim_v"});
@@ -277,7 +277,8 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
       case DType::f32:
       case DType::f16:
       case DType::bf16: p.mask = MaskKind::additive; break;
-      default: invalid("mask.dtype=" + std::to_string(static_cast<int>(m.dtype)) + " is not a DType");
+      default:
+        invalid("mask.dtype=" + std::to_string(static_cast<int>(m.dtype)) + " is not a DType");
     }
     p.mask_dtype = m.dtype;
     // Broadcasting: a mask dim is either the target dim or 1; the view is checked against
@@ -298,14 +299,14 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
 
   if (!in.kv_lens.empty()) {
     if (static_cast<std::int64_t>(in.kv_lens.size()) != p.batch) {
-      invalid("kv_lens.size()=" + std::to_string(in.kv_lens.size()) + " does not match batch=" +
-              std::to_string(p.batch));
+      invalid("kv_lens.size()=" + std::to_string(in.kv_lens.size()) +
+              " does not match batch=" + std::to_string(p.batch));
     }
     for (std::size_t b = 0; b < in.kv_lens.size(); ++b) {
       const std::int32_t len = in.kv_lens[b];
       if (len < 0 || len > p.len_kv) {
-        invalid("kv_lens[" + std::to_string(b) + "]=" + std::to_string(len) + " must be in [0, len_kv=" +
-                std::to_string(p.len_kv) + "]");
+        invalid("kv_lens[" + std::to_string(b) + "]=" + std::to_string(len) +
+                " must be in [0, len_kv=" + std::to_string(p.len_kv) + "]");
       }
     }
     p.has_kv_lens = true;
@@ -315,8 +316,8 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
   const std::int64_t rows = p.batch * p.heads_q * p.len_q;
   if (!out.lse.empty()) {
     if (static_cast<std::int64_t>(out.lse.size()) != rows) {
-      invalid("lse.size()=" + std::to_string(out.lse.size()) + " must be batch*heads_q*len_q=" +
-              std::to_string(rows));
+      invalid("lse.size()=" + std::to_string(out.lse.size()) +
+              " must be batch*heads_q*len_q=" + std::to_string(rows));
     }
     p.want_lse = true;
   }
@@ -336,8 +337,8 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
   const std::array<Range, 5> inputs{range_of("q", in.q, q_reach), range_of("k", in.k, k_reach),
                                     range_of("v", in.v, v_reach), mask_range,
                                     range_of("kv_lens", in.kv_lens)};
-  const std::array<Range, 3> outputs{range_of("out", out.out, out_reach),
-                                     range_of("lse", out.lse), range_of("probs", out.probs)};
+  const std::array<Range, 3> outputs{range_of("out", out.out, out_reach), range_of("lse", out.lse),
+                                     range_of("probs", out.probs)};
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     for (const Range& i : inputs) check_disjoint(outputs[o], i);
     for (std::size_t o2 = o + 1; o2 < outputs.size(); ++o2) check_disjoint(outputs[o], outputs[o2]);

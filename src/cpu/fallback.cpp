@@ -29,7 +29,7 @@ namespace {
 
 using i64 = std::int64_t;
 
-constexpr i64 kBlockKv = 64;     // keys per block: S block and a 16-column strip fit in L1
+constexpr i64 kBlockKv = 64;  // keys per block: S block and a 16-column strip fit in L1
 // Rows per task: amortises packing each K/V block over many rows (240 measured ~5% faster
 // than 120; Q, S and O of 240 rows still fit the 512 KiB L2 of the machines we tuned on);
 // a multiple of the AVX2 gemm's 6-row register tile so no short remainder tile runs.
@@ -72,7 +72,8 @@ Interval visible_keys(const Problem& p, i64 kv_len, i64 i) noexcept {
 }
 
 // n elements of a strided view (element stride `step`) as float times `mul`.
-void load_floats(const void* base, DType t, i64 offset, i64 step, i64 n, float mul, float* dst) noexcept {
+void load_floats(const void* base, DType t, i64 offset, i64 step, i64 n, float mul,
+                 float* dst) noexcept {
   if (t == DType::f32) {
     const float* src = static_cast<const float*>(base) + offset;
     if (step == 1) {  // the common case, and one the compiler vectorises
@@ -87,14 +88,14 @@ void load_floats(const void* base, DType t, i64 offset, i64 step, i64 n, float m
 
 // How a problem is cut into tasks; fixed per call.
 struct Tiling {
-  i64 gchunk = 1;     // query heads per task (of the `group` sharing a KV head)
+  i64 gchunk = 1;  // query heads per task (of the `group` sharing a KV head)
   i64 n_gchunks = 1;
-  i64 bq = 1;         // query rows per task
+  i64 bq = 1;  // query rows per task
   i64 n_qblocks = 1;
-  i64 rows = 1;       // gchunk·bq: the most rows a task has
-  i64 dvp = 8;        // Dv rounded up to the vector width: the O accumulator's row length
+  i64 rows = 1;  // gchunk·bq: the most rows a task has
+  i64 dvp = 8;   // Dv rounded up to the vector width: the O accumulator's row length
   i64 tasks = 0;
-  i64 splits = 1;     // key-range pieces per task (split-KV)
+  i64 splits = 1;  // key-range pieces per task (split-KV)
 };
 
 Tiling make_tiling(const Problem& p, unsigned threads) {
@@ -124,8 +125,8 @@ struct Scratch {
 
 class Runner {
  public:
-  Runner(const Problem& p, const AttentionInputs& in, const AttentionOutputs& out,
-         const Tiling& t, const FallbackKernels& k)
+  Runner(const Problem& p, const AttentionInputs& in, const AttentionOutputs& out, const Tiling& t,
+         const FallbackKernels& k)
       : p_(p), in_(in), out_(out), t_(t), k_(k) {}
 
   void prepare(Scratch& s) const {
@@ -194,8 +195,8 @@ i64 Runner::rows_f32(const TensorView& t, const Where& w, i64 j0, i64 nk, i64 di
     return t.strides[2];
   }
   for (i64 j = 0; j < nk; ++j)
-    load_floats(t.data, t.dtype, static_cast<i64>(offset_of(t, w.b, w.hk, j0 + j, 0)), t.strides[3], dim,
-                1.0f, conv + j * dim);
+    load_floats(t.data, t.dtype, static_cast<i64>(offset_of(t, w.b, w.hk, j0 + j, 0)), t.strides[3],
+                dim, 1.0f, conv + j * dim);
   *rows = conv;
   return dim;
 }
@@ -206,7 +207,8 @@ i64 Runner::rows_f32(const TensorView& t, const Where& w, i64 j0, i64 nk, i64 di
 void Runner::prefetch_block(const Where& w, i64 j0, i64 nk) const {
   for (const TensorView* t : {&in_.k, &in_.v}) {
     const auto* base = static_cast<const char*>(t->data);
-    const i64 row_bytes = (t == &in_.k ? p_.dim_qk : p_.dim_v) * t->strides[3] * static_cast<i64>(size_of(t->dtype));
+    const i64 row_bytes =
+        (t == &in_.k ? p_.dim_qk : p_.dim_v) * t->strides[3] * static_cast<i64>(size_of(t->dtype));
     for (i64 j = j0; j < j0 + nk; ++j) {
       const char* row = base + offset_of(*t, w.b, w.hk, j, 0) * size_of(t->dtype);
       for (i64 off = 0; off < row_bytes; off += 64) __builtin_prefetch(row + off, 0, 2);
@@ -217,13 +219,15 @@ void Runner::prefetch_block(const Where& w, i64 j0, i64 nk) const {
 // Turns raw scores sc[rows][kBlockKv] of keys [j0, j0 + nk) into what the softmax sees, in
 // the reference's order: softcap, then the mask, then excluded keys (invisible ones and the
 // padding up to the vector width) set to -inf.
-void Runner::score_epilogue(const Where& w, i64 kvl, i64 j0, i64 nk, bool all_visible, float* sc) const {
+void Runner::score_epilogue(const Where& w, i64 kvl, i64 j0, i64 nk, bool all_visible,
+                            float* sc) const {
   const i64 n8 = round_up(nk, 8);
   const i64 rows = w.heads * w.nq;
   if (p_.softcap > 0.0f) {
     const float cap = p_.softcap, inv = 1.0f / p_.softcap;
     for (i64 r = 0; r < rows; ++r)
-      for (i64 j = 0; j < nk; ++j) sc[r * kBlockKv + j] = cap * std::tanh(sc[r * kBlockKv + j] * inv);
+      for (i64 j = 0; j < nk; ++j)
+        sc[r * kBlockKv + j] = cap * std::tanh(sc[r * kBlockKv + j] * inv);
   }
   if (p_.mask != MaskKind::none) {
     const TensorView& mv = *in_.mask;
@@ -242,7 +246,8 @@ void Runner::score_epilogue(const Where& w, i64 kvl, i64 j0, i64 nk, bool all_vi
           const float* add = static_cast<const float*>(mv.data) + base;
           for (i64 j = 0; j < nk; ++j) row[j] += add[j * ms[3]];
         } else {
-          for (i64 j = 0; j < nk; ++j) row[j] += load_as_float(mv.data, p_.mask_dtype, idx(base + j * ms[3]));
+          for (i64 j = 0; j < nk; ++j)
+            row[j] += load_as_float(mv.data, p_.mask_dtype, idx(base + j * ms[3]));
         }
       }
   }
@@ -282,8 +287,8 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     for (i64 g = 0; g < w.heads; ++g)
       for (i64 ii = 0; ii < w.nq; ++ii)
         load_floats(in_.q.data, in_.q.dtype,
-                    static_cast<i64>(offset_of(in_.q, w.b, w.h0 + g, w.i0 + ii, 0)), in_.q.strides[3], dk,
-                    p_.scale, s.q.data() + (g * w.nq + ii) * dk);
+                    static_cast<i64>(offset_of(in_.q, w.b, w.h0 + g, w.i0 + ii, 0)),
+                    in_.q.strides[3], dk, p_.scale, s.q.data() + (g * w.nq + ii) * dk);
   }
   for (i64 blk = blk_begin; blk < blk_end; ++blk) {
     const i64 j0 = jmin + blk * kBlockKv;
@@ -292,20 +297,21 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     // Every row sees the whole block: the last row starts at or before it, the first row
     // ends at or after it. Then no per-row bounds are applied.
     const bool all_visible = j0 >= last.lo && j0 + nk - 1 <= first.hi;
-    if (blk + 1 < blk_end) prefetch_block(w, j0 + kBlockKv, std::min(kBlockKv, jmax + 1 - j0 - kBlockKv));
+    if (blk + 1 < blk_end)
+      prefetch_block(w, j0 + kBlockKv, std::min(kBlockKv, jmax + 1 - j0 - kBlockKv));
     const float* krows = nullptr;
     const i64 ldk = rows_f32(in_.k, w, j0, nk, dk, s.kconv.data(), &krows);
     if (direct) {
-      k_.dot_rows(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk), s.q.data(), dk,
-                  krows, ldk, s.s.data(), kBlockKv);
+      k_.dot_rows(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk), s.q.data(),
+                  dk, krows, ldk, s.s.data(), kBlockKv);
     } else {
       k_.pack_transposed(krows, ldk, static_cast<int>(nk), static_cast<int>(dk), s.kt.data());
       k_.gemm(static_cast<int>(rows), static_cast<int>(n8), static_cast<int>(dk), s.q.data(), dk,
               s.kt.data(), 16, 16 * dk, s.s.data(), kBlockKv, false);
     }
     score_epilogue(w, kvl, j0, nk, all_visible, s.s.data());
-    k_.online_softmax(s.s.data(), kBlockKv, static_cast<int>(rows), static_cast<int>(n8), s.m.data(),
-                      s.l.data(), s.o.data(), t_.dvp, static_cast<int>(t_.dvp));
+    k_.online_softmax(s.s.data(), kBlockKv, static_cast<int>(rows), static_cast<int>(n8),
+                      s.m.data(), s.l.data(), s.o.data(), t_.dvp, static_cast<int>(t_.dvp));
     // V as the gemm's b operand: in place (row-major, strips 16 floats apart) when it is f32
     // rows with dvp readable columns and few rows use it; else packed into panels.
     const float* vrows = nullptr;
@@ -318,8 +324,8 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
       ldb = 16;
       b_step = 16 * nk;
     }
-    k_.gemm(static_cast<int>(rows), static_cast<int>(t_.dvp), static_cast<int>(nk), s.s.data(), kBlockKv,
-            vb, ldb, b_step, s.o.data(), t_.dvp, true);
+    k_.gemm(static_cast<int>(rows), static_cast<int>(t_.dvp), static_cast<int>(nk), s.s.data(),
+            kBlockKv, vb, ldb, b_step, s.o.data(), t_.dvp, true);
   }
 
   if (t_.splits == 1) {
@@ -371,17 +377,20 @@ void Runner::write_rows(const Where& w, const float* m, const float* l, const fl
         float* dst = static_cast<float*>(ov.data) + at;
         for (i64 c = 0; c < dv; ++c) dst[c] = orow[c] * inv;
       } else {
-        for (i64 c = 0; c < dv; ++c) store_from_float(ov.data, ov.dtype, at + idx(c * ov.strides[3]), orow[c] * inv);
+        for (i64 c = 0; c < dv; ++c)
+          store_from_float(ov.data, ov.dtype, at + idx(c * ov.strides[3]), orow[c] * inv);
       }
       if (!out_.lse.empty())
-        out_.lse[idx((w.b * p_.heads_q + h) * p_.len_q + i)] = empty ? kNegInf : m[r] + std::log(l[r]);
+        out_.lse[idx((w.b * p_.heads_q + h) * p_.len_q + i)] =
+            empty ? kNegInf : m[r] + std::log(l[r]);
     }
 }
 
 }  // namespace
 
 struct CpuFallback::State {
-  State(unsigned threads, CpuIsa isa) : pool(threads), kernels(pick_kernels(isa)), scratch(pool.size()) {}
+  State(unsigned threads, CpuIsa isa)
+      : pool(threads), kernels(pick_kernels(isa)), scratch(pool.size()) {}
   ThreadPool pool;
   const FallbackKernels& kernels;
   std::vector<Scratch> scratch;
@@ -389,7 +398,8 @@ struct CpuFallback::State {
   std::mutex mutex;  // run() is documented as not re-entrant; this makes misuse safe
 };
 
-CpuFallback::CpuFallback(unsigned threads, CpuIsa isa) : state_(std::make_unique<State>(threads, isa)) {}
+CpuFallback::CpuFallback(unsigned threads, CpuIsa isa)
+    : state_(std::make_unique<State>(threads, isa)) {}
 CpuFallback::~CpuFallback() = default;
 
 const char* CpuFallback::isa_name() const noexcept { return state_->kernels.name; }

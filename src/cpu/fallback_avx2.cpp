@@ -32,9 +32,9 @@
 
 namespace vkattn::detail {
 const FallbackKernels* fallback_kernels_avx2() noexcept {
-  static constexpr FallbackKernels table{"avx2-fma", avx2::gemm, avx2::dot_rows, avx2::online_softmax,
-                                         avx2::pack_transposed,
-                                         avx2::pack_panels};
+  static constexpr FallbackKernels table{
+      "avx2-fma",       avx2::gemm, avx2::dot_rows, avx2::online_softmax, avx2::pack_transposed,
+      avx2::pack_panels};
   return &table;
 }
 }  // namespace vkattn::detail

@@ -21,7 +21,10 @@
 namespace vkattn::detail {
 
 const FallbackKernels& fallback_kernels_generic() noexcept {
-  static constexpr FallbackKernels table{"generic", generic::gemm, generic::dot_rows, generic::online_softmax,
+  static constexpr FallbackKernels table{"generic",
+                                         generic::gemm,
+                                         generic::dot_rows,
+                                         generic::online_softmax,
                                          generic::pack_transposed,
                                          generic::pack_panels};
   return table;

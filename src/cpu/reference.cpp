@@ -64,17 +64,18 @@ ReferenceResult reference_attention(const Problem& p, const AttentionInputs& in)
           if (!key_visible(p, kv_len, i, j)) continue;
           double dot = 0.0;
           for (std::int64_t d = 0; d < Dk; ++d) {
-            dot += static_cast<double>(load_as_float(in.q.data, p.dtype, offset_of(in.q, b, h, i, d))) *
-                   static_cast<double>(load_as_float(in.k.data, p.dtype, offset_of(in.k, b, hk, j, d)));
+            dot += static_cast<double>(
+                       load_as_float(in.q.data, p.dtype, offset_of(in.q, b, h, i, d))) *
+                   static_cast<double>(
+                       load_as_float(in.k.data, p.dtype, offset_of(in.k, b, hk, j, d)));
           }
           double score = scale * dot;
           if (cap > 0.0) score = cap * std::tanh(score / cap);  // softcap comes before any mask
           if (p.mask != MaskKind::none) {
             const TensorView& m = *in.mask;
-            const double mv = load_as_float(
-                m.data, p.mask_dtype,
-                offset_of(m, mask_index(p, 0, b), mask_index(p, 1, h), mask_index(p, 2, i),
-                          mask_index(p, 3, j)));
+            const double mv = load_as_float(m.data, p.mask_dtype,
+                                            offset_of(m, mask_index(p, 0, b), mask_index(p, 1, h),
+                                                      mask_index(p, 2, i), mask_index(p, 3, j)));
             if (p.mask == MaskKind::boolean) {
               if (mv == 0.0) continue;
             } else {

@@ -26,7 +26,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
   ~ThreadPool();
 
-  [[nodiscard]] unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()) + 1; }
+  [[nodiscard]] unsigned size() const noexcept {
+    return static_cast<unsigned>(workers_.size()) + 1;
+  }
 
   // Calls fn(task, worker) for every task in [0, n), handing tasks out dynamically (first
   // come, first served, so uneven tasks balance), and returns when all are done. `worker` is
@@ -46,7 +48,7 @@ class ThreadPool {
   std::condition_variable done_;
   std::uint64_t generation_ = 0;  // bumped per job so a worker never runs one job twice
   bool stop_ = false;
-  unsigned active_ = 0;           // workers still draining the current job
+  unsigned active_ = 0;  // workers still draining the current job
   const Task* job_ = nullptr;
   std::size_t count_ = 0;
   std::atomic<std::size_t> next_{0};

@@ -2,21 +2,21 @@
 // VulkanBackend: plans, uploads, records one command buffer per call, submits, waits and
 // downloads; translates every Vulkan failure into vkattn::Error at this boundary.
 #include <cmath>
-#include <cstdlib>
-#include <mutex>
-#include <set>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
+#include <set>
 #include <string>
 
 #include "core/backend.hpp"
 #include "vkattn/error.hpp"
 #include "vulkan/device.hpp"
+#include "vulkan/flash.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
-#include "vulkan/flash.hpp"
 #include "vulkan/three_pass.hpp"
 #include "vulkan/transfer.hpp"
 
@@ -33,10 +33,8 @@ ErrorCode code_of(vk::Result r, bool creating) {
     case vk::Result::eErrorOutOfDeviceMemory:
     case vk::Result::eErrorOutOfPoolMemory:
     case vk::Result::eErrorFragmentedPool:
-    case vk::Result::eErrorFragmentation:
-      return ErrorCode::out_of_memory;
-    case vk::Result::eErrorDeviceLost:
-      return ErrorCode::device_lost;
+    case vk::Result::eErrorFragmentation: return ErrorCode::out_of_memory;
+    case vk::Result::eErrorDeviceLost: return ErrorCode::device_lost;
     case vk::Result::eErrorIncompatibleDriver:
     case vk::Result::eErrorInitializationFailed:
     case vk::Result::eErrorLayerNotPresent:
@@ -44,8 +42,7 @@ ErrorCode code_of(vk::Result r, bool creating) {
     case vk::Result::eErrorFeatureNotPresent:
       // While opening a device these mean "no usable Vulkan here", so automatic falls back.
       return creating ? ErrorCode::unsupported : ErrorCode::vulkan_error;
-    default:
-      return ErrorCode::vulkan_error;
+    default: return ErrorCode::vulkan_error;
   }
 }
 
@@ -74,8 +71,8 @@ std::string mib(std::uint64_t bytes) {
 }
 
 std::uint64_t bytes_of(std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d) {
-  return static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b) * static_cast<std::uint64_t>(c) *
-         static_cast<std::uint64_t>(d) * sizeof(float);
+  return static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b) *
+         static_cast<std::uint64_t>(c) * static_cast<std::uint64_t>(d) * sizeof(float);
 }
 
 struct Sizes {
@@ -96,26 +93,34 @@ Sizes sizes_of(const Problem& p, std::int64_t dk, std::int64_t dv) {
 
 // Every tensor bound as one storage buffer must fit maxStorageBufferRange (the probabilities
 // readback is a transfer destination, never bound, so it is exempt).
-void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv, std::uint64_t workspace,
-                         std::uint64_t range) {
+void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv,
+                         std::uint64_t workspace, std::uint64_t range) {
   const Sizes s = sizes_of(p, dk, dv);
-  const std::pair<const char*, std::uint64_t> tensors[] = {{"q", s.q},   {"k", s.k},       {"v", s.v},
-                                                           {"out", s.out}, {"lse", s.lse}, {"mask", s.mask},
+  const std::pair<const char*, std::uint64_t> tensors[] = {{"q", s.q},
+                                                           {"k", s.k},
+                                                           {"v", s.v},
+                                                           {"out", s.out},
+                                                           {"lse", s.lse},
+                                                           {"mask", s.mask},
                                                            {"the workspace", workspace}};
   for (const auto& [name, bytes] : tensors) {
     if (bytes > range) {
-      throw Error(ErrorCode::unsupported, std::string(name) + " needs " + mib(bytes) + " as f32 on the device, above maxStorageBufferRange " + mib(range));
+      throw Error(ErrorCode::unsupported,
+                  std::string(name) + " needs " + mib(bytes) +
+                      " as f32 on the device, above maxStorageBufferRange " + mib(range));
     }
   }
 }
 
 vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
-  const vk::DescriptorPoolSize size{.type = vk::DescriptorType::eStorageBuffer, .descriptorCount = 64};
+  const vk::DescriptorPoolSize size{.type = vk::DescriptorType::eStorageBuffer,
+                                    .descriptorCount = 64};
   // FREE_DESCRIPTOR_SET: the RAII sets free themselves after each call.
-  return {device, vk::DescriptorPoolCreateInfo{.flags = vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet,
-                                               .maxSets = 16,
-                                               .poolSizeCount = 1,
-                                               .pPoolSizes = &size}};
+  return {device, vk::DescriptorPoolCreateInfo{
+                      .flags = vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet,
+                      .maxSets = 16,
+                      .poolSizeCount = 1,
+                      .pPoolSizes = &size}};
 }
 
 // Every Vulkan object of one backend, in creation order (destroyed in reverse).
@@ -124,12 +129,15 @@ struct State {
       : dev(std::move(device)),
         memory(dev->physical, dev->device),
         pipelines(dev->device, dev->info.max_push_constants),
-        commands(dev->device, vk::CommandPoolCreateInfo{.flags = vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
-                                                        .queueFamilyIndex = dev->queue_family}),
-        cmd(std::move(vk::raii::CommandBuffers(dev->device,
-                                               vk::CommandBufferAllocateInfo{.commandPool = *commands,
-                                                                             .level = vk::CommandBufferLevel::ePrimary,
-                                                                             .commandBufferCount = 1})
+        commands(
+            dev->device,
+            vk::CommandPoolCreateInfo{.flags = vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
+                                      .queueFamilyIndex = dev->queue_family}),
+        cmd(std::move(vk::raii::CommandBuffers(
+                          dev->device,
+                          vk::CommandBufferAllocateInfo{.commandPool = *commands,
+                                                        .level = vk::CommandBufferLevel::ePrimary,
+                                                        .commandBufferCount = 1})
                           .front())),
         fence(dev->device, vk::FenceCreateInfo{}),
         descriptors(make_descriptor_pool(dev->device)) {}
@@ -176,7 +184,9 @@ class LiveBackends {
 class VulkanBackend final : public BackendImpl {
  public:
   explicit VulkanBackend(std::unique_ptr<vulkan::Device> device)
-      : state_(std::make_unique<State>(std::move(device))), info_(state_->dev->info), limits_(state_->dev->limits) {
+      : state_(std::make_unique<State>(std::move(device))),
+        info_(state_->dev->info),
+        limits_(state_->dev->limits) {
     LiveBackends::get().add(this);
   }
   ~VulkanBackend() override {
@@ -199,7 +209,8 @@ class VulkanBackend final : public BackendImpl {
   [[nodiscard]] const DeviceInfo& info() const noexcept override { return info_; }
 
   [[nodiscard]] Plan plan(const Problem& problem, Kernel forced) const override {
-    if (!state_) throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
+    if (!state_)
+      throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
     const auto [kernel, reason] = choose_kernel(problem, forced);
     Plan plan;
     plan.kernel = kernel;
@@ -210,8 +221,10 @@ class VulkanBackend final : public BackendImpl {
       plan.rows_per_chunk = shape.rows_per_chunk;
       plan.workspace_bytes = shape.workspace_bytes;
     } else {
-      const vulkan::FlashShape shape = vulkan::plan_flash(problem, *state_->dev, kernel == Kernel::split_kv);
-      check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes, limits_.maxStorageBufferRange);
+      const vulkan::FlashShape shape =
+          vulkan::plan_flash(problem, *state_->dev, kernel == Kernel::split_kv);
+      check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes,
+                          limits_.maxStorageBufferRange);
       plan.reason = reason + "; " + shape.why_splits;
       plan.rows_per_chunk = problem.len_q;
       plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
@@ -221,8 +234,11 @@ class VulkanBackend final : public BackendImpl {
 
   void run(const Problem& problem, const Plan& plan, const AttentionInputs& in,
            const AttentionOutputs& out) override {
-    if (!state_) throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
-    if (lost_) throw Error(ErrorCode::device_lost, "the Vulkan device was lost earlier; recreate the Context");
+    if (!state_)
+      throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
+    if (lost_)
+      throw Error(ErrorCode::device_lost,
+                  "the Vulkan device was lost earlier; recreate the Context");
     try {
       run_call(problem, plan, in, out);
     } catch (...) {
@@ -241,8 +257,9 @@ class VulkanBackend final : public BackendImpl {
     if (p.want_probs) {
       // Only the three-pass kernel materialises P.
       if (forced == Kernel::flash || forced == Kernel::split_kv) {
-        throw Error(ErrorCode::unsupported, std::string("kernel ") + to_string(forced) +
-                                                " cannot return attention probabilities; use three-pass");
+        throw Error(ErrorCode::unsupported,
+                    std::string("kernel ") + to_string(forced) +
+                        " cannot return attention probabilities; use three-pass");
       }
       return {Kernel::three_pass, "three-pass: probabilities requested"};
     }
@@ -251,12 +268,14 @@ class VulkanBackend final : public BackendImpl {
     // device idle, so slice the keys (decode, KV caches).
     const std::int64_t rows_per_kv_head = p.group() * p.len_q;
     if (p.len_q <= 16 && p.len_kv >= 512 && rows_per_kv_head <= 64) {
-      return {Kernel::split_kv, "split-kv: Lq=" + std::to_string(p.len_q) + ", Lkv=" + std::to_string(p.len_kv)};
+      return {Kernel::split_kv,
+              "split-kv: Lq=" + std::to_string(p.len_q) + ", Lkv=" + std::to_string(p.len_kv)};
     }
     return {Kernel::flash, "flash: fused online softmax, O(L) memory"};
   }
 
-  void run_call(const Problem& p, const Plan& plan, const AttentionInputs& in, const AttentionOutputs& out) {
+  void run_call(const Problem& p, const Plan& plan, const AttentionInputs& in,
+                const AttentionOutputs& out) {
     State& st = *state_;
     vulkan::Memory& memory = st.memory;
     const vk::raii::CommandBuffer& cmd = st.cmd;
@@ -282,11 +301,14 @@ class VulkanBackend final : public BackendImpl {
     vulkan::Slot& v = memory.get(Role::v, s.v, Access::upload);
     vulkan::Slot& dummy = memory.get(Role::dummy, 256, Access::device);
     vulkan::Slot* mask = s.mask > 0 ? &memory.get(Role::mask, s.mask, Access::upload) : nullptr;
-    vulkan::Slot* lens = s.kv_lens > 0 ? &memory.get(Role::kv_lens, s.kv_lens, Access::upload) : nullptr;
+    vulkan::Slot* lens =
+        s.kv_lens > 0 ? &memory.get(Role::kv_lens, s.kv_lens, Access::upload) : nullptr;
     vulkan::Slot& o = memory.get(Role::out, s.out, Access::download);
     vulkan::Slot& lse = memory.get(Role::lse, s.lse, Access::download);
-    vulkan::Slot& work = memory.get(Role::workspace, std::max<std::uint64_t>(workspace_bytes, 256), Access::device);
-    vulkan::Slot* probs = want_probs ? &memory.get(Role::probs, s.probs, Access::readback) : nullptr;
+    vulkan::Slot& work =
+        memory.get(Role::workspace, std::max<std::uint64_t>(workspace_bytes, 256), Access::device);
+    vulkan::Slot* probs =
+        want_probs ? &memory.get(Role::probs, s.probs, Access::readback) : nullptr;
 
     vulkan::pack_bhld(in.q, static_cast<float*>(q.host()), dk);
     vulkan::pack_bhld(in.k, static_cast<float*>(k.host()), dk);
@@ -295,16 +317,20 @@ class VulkanBackend final : public BackendImpl {
     if (lens != nullptr) std::memcpy(lens->host(), in.kv_lens.data(), s.kv_lens);
 
     const vulkan::Binding dummy_binding{*dummy.device.buffer, 256};
-    const vulkan::Binding q_b{*q.device.buffer, s.q}, k_b{*k.device.buffer, s.k}, v_b{*v.device.buffer, s.v};
-    const vulkan::Binding mask_b = mask != nullptr ? vulkan::Binding{*mask->device.buffer, s.mask} : dummy_binding;
-    const vulkan::Binding lens_b = lens != nullptr ? vulkan::Binding{*lens->device.buffer, s.kv_lens} : dummy_binding;
+    const vulkan::Binding q_b{*q.device.buffer, s.q}, k_b{*k.device.buffer, s.k},
+        v_b{*v.device.buffer, s.v};
+    const vulkan::Binding mask_b =
+        mask != nullptr ? vulkan::Binding{*mask->device.buffer, s.mask} : dummy_binding;
+    const vulkan::Binding lens_b =
+        lens != nullptr ? vulkan::Binding{*lens->device.buffer, s.kv_lens} : dummy_binding;
     const vulkan::Binding o_b{*o.device.buffer, s.out}, lse_b{*lse.device.buffer, s.lse};
 
     using Stage = vk::PipelineStageFlagBits;
     using Acc = vk::AccessFlagBits;
-    const auto barrier = [&](vk::PipelineStageFlags src, vk::PipelineStageFlags dst, vk::AccessFlags sa,
-                             vk::AccessFlags da) {
-      cmd.pipelineBarrier(src, dst, {}, vk::MemoryBarrier{.srcAccessMask = sa, .dstAccessMask = da}, {}, {});
+    const auto barrier = [&](vk::PipelineStageFlags src, vk::PipelineStageFlags dst,
+                             vk::AccessFlags sa, vk::AccessFlags da) {
+      cmd.pipelineBarrier(src, dst, {}, vk::MemoryBarrier{.srcAccessMask = sa, .dstAccessMask = da},
+                          {}, {});
     };
     const auto copy = [&](vk::Buffer from, vk::Buffer to, vk::DeviceSize bytes) {
       cmd.copyBuffer(from, to, vk::BufferCopy{.srcOffset = 0, .dstOffset = 0, .size = bytes});
@@ -313,13 +339,15 @@ class VulkanBackend final : public BackendImpl {
     cmd.reset();
     cmd.begin(vk::CommandBufferBeginInfo{.flags = vk::CommandBufferUsageFlagBits::eOneTimeSubmit});
     bool staged_inputs = false;
-    for (auto [slot, bytes] : {std::pair{&q, s.q}, {&k, s.k}, {&v, s.v}, {mask, s.mask}, {lens, s.kv_lens}}) {
+    for (auto [slot, bytes] :
+         {std::pair{&q, s.q}, {&k, s.k}, {&v, s.v}, {mask, s.mask}, {lens, s.kv_lens}}) {
       if (slot == nullptr || !slot->staged()) continue;
       copy(*slot->staging.buffer, *slot->device.buffer, bytes);
       staged_inputs = true;
     }
     // Staged inputs must land before the shaders read them.
-    if (staged_inputs) barrier(Stage::eTransfer, Stage::eComputeShader, Acc::eTransferWrite, Acc::eShaderRead);
+    if (staged_inputs)
+      barrier(Stage::eTransfer, Stage::eComputeShader, Acc::eTransferWrite, Acc::eShaderRead);
 
     // Texel views of K and V (flash on CPU drivers); they must outlive the submission.
     std::vector<vk::raii::BufferView> views;
@@ -330,22 +358,38 @@ class VulkanBackend final : public BackendImpl {
         vulkan::Binding k_in = k_b, v_in = v_b;
         if (fshape.texel) {
           for (const vulkan::Binding* b : {&k_b, &v_b})
-            views.emplace_back(st.dev->device, vk::BufferViewCreateInfo{.buffer = b->buffer,
-                                                                        .format = vk::Format::eR32Sfloat,
-                                                                        .offset = 0,
-                                                                        .range = b->bytes});
+            views.emplace_back(st.dev->device,
+                               vk::BufferViewCreateInfo{.buffer = b->buffer,
+                                                        .format = vk::Format::eR32Sfloat,
+                                                        .offset = 0,
+                                                        .range = b->bytes});
           k_in.view = *views[0];
           v_in.view = *views[1];
         }
-        const vulkan::FlashIo io{q_b, k_in, v_in, mask_b, lens_b, o_b, lse_b,
-                                 {*work.device.buffer, std::max<std::uint64_t>(workspace_bytes, 256)},
-                                 {*partial_lse.device.buffer, lse_bytes}};
-        return vulkan::record_flash(st.dev->device, st.descriptors, st.pipelines, cmd, p, fshape, io);
+        const vulkan::FlashIo io{
+            q_b,
+            k_in,
+            v_in,
+            mask_b,
+            lens_b,
+            o_b,
+            lse_b,
+            {*work.device.buffer, std::max<std::uint64_t>(workspace_bytes, 256)},
+            {*partial_lse.device.buffer, lse_bytes}};
+        return vulkan::record_flash(st.dev->device, st.descriptors, st.pipelines, cmd, p, fshape,
+                                    io);
       }
-      const vulkan::ThreePassIo io{q_b, k_b, v_b, mask_b, lens_b, o_b, lse_b,
+      const vulkan::ThreePassIo io{q_b,
+                                   k_b,
+                                   v_b,
+                                   mask_b,
+                                   lens_b,
+                                   o_b,
+                                   lse_b,
                                    {*work.device.buffer, shape.workspace_bytes},
                                    probs != nullptr ? *probs->device.buffer : vk::Buffer{}};
-      return vulkan::record_three_pass(st.dev->device, st.descriptors, st.pipelines, cmd, p, shape, io);
+      return vulkan::record_three_pass(st.dev->device, st.descriptors, st.pipelines, cmd, p, shape,
+                                       io);
     }();
 
     // O and LSE (and P copies) are read next by transfers to staging or by the host.
@@ -358,8 +402,10 @@ class VulkanBackend final : public BackendImpl {
     cmd.end();
 
     const vk::CommandBuffer raw = *cmd;
-    st.dev->queue.submit(vk::SubmitInfo{.commandBufferCount = 1, .pCommandBuffers = &raw}, *st.fence);
-    const vk::Result waited = st.dev->device.waitForFences(*st.fence, VK_TRUE, std::numeric_limits<std::uint64_t>::max());
+    st.dev->queue.submit(vk::SubmitInfo{.commandBufferCount = 1, .pCommandBuffers = &raw},
+                         *st.fence);
+    const vk::Result waited =
+        st.dev->device.waitForFences(*st.fence, VK_TRUE, std::numeric_limits<std::uint64_t>::max());
     st.dev->device.resetFences(*st.fence);
     if (waited != vk::Result::eSuccess) {
       throw Error(ErrorCode::vulkan_error, "vkWaitForFences returned " + vk::to_string(waited));

@@ -52,8 +52,9 @@ vk::DebugUtilsMessengerCreateInfoEXT messenger_info(MessageSink* sink) {
 
 bool has_layer(const vk::raii::Context& context, const char* name) {
   const auto layers = context.enumerateInstanceLayerProperties();
-  return std::any_of(layers.begin(), layers.end(),
-                     [&](const vk::LayerProperties& l) { return std::string(l.layerName.data()) == name; });
+  return std::any_of(layers.begin(), layers.end(), [&](const vk::LayerProperties& l) {
+    return std::string(l.layerName.data()) == name;
+  });
 }
 
 bool has_instance_extension(const vk::raii::Context& context, const char* name) {
@@ -100,13 +101,14 @@ vk::raii::Instance make_instance(const vk::raii::Context& context, MessageSink* 
                                 .pEngineName = "vkattn",
                                 .engineVersion = VK_MAKE_API_VERSION(0, 0, 1, 0),
                                 .apiVersion = kRequestedApi};
-  const vk::InstanceCreateInfo info{.pNext = sink != nullptr ? &debug_info : nullptr,
-                                    .flags = flags,
-                                    .pApplicationInfo = &app,
-                                    .enabledLayerCount = static_cast<std::uint32_t>(layers.size()),
-                                    .ppEnabledLayerNames = layers.data(),
-                                    .enabledExtensionCount = static_cast<std::uint32_t>(extensions.size()),
-                                    .ppEnabledExtensionNames = extensions.data()};
+  const vk::InstanceCreateInfo info{
+      .pNext = sink != nullptr ? &debug_info : nullptr,
+      .flags = flags,
+      .pApplicationInfo = &app,
+      .enabledLayerCount = static_cast<std::uint32_t>(layers.size()),
+      .ppEnabledLayerNames = layers.data(),
+      .enabledExtensionCount = static_cast<std::uint32_t>(extensions.size()),
+      .ppEnabledExtensionNames = extensions.data()};
   vk::raii::Instance instance(context, info);
   if (sink != nullptr) *messenger = vk::raii::DebugUtilsMessengerEXT(instance, debug_info);
   return instance;
@@ -188,27 +190,35 @@ Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index) {
   if (api < kMinApi) return d;
 
   if (api >= VK_API_VERSION_1_2) {
-    const auto chain = pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceSubgroupProperties,
-                                         vk::PhysicalDeviceDriverProperties>();
+    const auto chain =
+        pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceSubgroupProperties,
+                          vk::PhysicalDeviceDriverProperties>();
     info.subgroup_size = chain.get<vk::PhysicalDeviceSubgroupProperties>().subgroupSize;
     const auto& driver = chain.get<vk::PhysicalDeviceDriverProperties>();
     info.driver = std::string(driver.driverName.data()) + " " + driver.driverInfo.data();
     d.loop_limited = driver.driverID == vk::DriverId::eMesaLlvmpipe;
-    const auto features = pd.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDeviceVulkan11Features,
-                                          vk::PhysicalDeviceVulkan12Features>();
-    info.storage_16bit = features.get<vk::PhysicalDeviceVulkan11Features>().storageBuffer16BitAccess == VK_TRUE;
-    info.shader_float16 = features.get<vk::PhysicalDeviceVulkan12Features>().shaderFloat16 == VK_TRUE;
+    const auto features =
+        pd.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDeviceVulkan11Features,
+                        vk::PhysicalDeviceVulkan12Features>();
+    info.storage_16bit =
+        features.get<vk::PhysicalDeviceVulkan11Features>().storageBuffer16BitAccess == VK_TRUE;
+    info.shader_float16 =
+        features.get<vk::PhysicalDeviceVulkan12Features>().shaderFloat16 == VK_TRUE;
   } else {
-    const auto chain = pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceSubgroupProperties>();
+    const auto chain =
+        pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceSubgroupProperties>();
     info.subgroup_size = chain.get<vk::PhysicalDeviceSubgroupProperties>().subgroupSize;
-    const auto features = pd.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDevice16BitStorageFeatures>();
-    info.storage_16bit = features.get<vk::PhysicalDevice16BitStorageFeatures>().storageBuffer16BitAccess == VK_TRUE;
+    const auto features =
+        pd.getFeatures2<vk::PhysicalDeviceFeatures2, vk::PhysicalDevice16BitStorageFeatures>();
+    info.storage_16bit =
+        features.get<vk::PhysicalDevice16BitStorageFeatures>().storageBuffer16BitAccess == VK_TRUE;
   }
   return d;
 }
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -223,7 +233,8 @@ std::string device_list(const std::vector<Described>& all) {
 
 // Index into `all` of the device `wanted` selects (Options::device rules).
 std::size_t choose(const std::vector<Described>& all, const std::string& wanted) {
-  if (all.empty()) throw Error(ErrorCode::unsupported, "the Vulkan loader reports no physical device");
+  if (all.empty())
+    throw Error(ErrorCode::unsupported, "the Vulkan loader reports no physical device");
   if (wanted.empty()) {
     std::optional<std::size_t> best;
     for (std::size_t i = 0; i < all.size(); ++i) {
@@ -232,12 +243,14 @@ std::size_t choose(const std::vector<Described>& all, const std::string& wanted)
     }
     if (!best) {
       throw Error(ErrorCode::unsupported,
-                  "no Vulkan device has Vulkan 1.1 and a compute queue (devices: " + device_list(all) + ")");
+                  "no Vulkan device has Vulkan 1.1 and a compute queue (devices: " +
+                      device_list(all) + ")");
     }
     return *best;
   }
   std::optional<std::size_t> found;
-  if (std::all_of(wanted.begin(), wanted.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+  if (std::all_of(wanted.begin(), wanted.end(),
+                  [](unsigned char c) { return std::isdigit(c) != 0; })) {
     const unsigned long index = std::stoul(wanted);
     if (index < all.size()) found = index;
   } else {
@@ -247,12 +260,13 @@ std::size_t choose(const std::vector<Described>& all, const std::string& wanted)
     }
   }
   if (!found) {
-    throw Error(ErrorCode::invalid_argument,
-                "device '" + wanted + "' matches no Vulkan device (devices: " + device_list(all) + ")");
+    throw Error(
+        ErrorCode::invalid_argument,
+        "device '" + wanted + "' matches no Vulkan device (devices: " + device_list(all) + ")");
   }
   if (!all[*found].usable) {
-    throw Error(ErrorCode::unsupported,
-                "Vulkan device '" + all[*found].info.name + "' lacks Vulkan 1.1 or a compute queue");
+    throw Error(ErrorCode::unsupported, "Vulkan device '" + all[*found].info.name +
+                                            "' lacks Vulkan 1.1 or a compute queue");
   }
   return *found;
 }
@@ -285,7 +299,8 @@ std::vector<DeviceInfo> enumerate_devices() {
 
 std::unique_ptr<Device> open_device(const Options& options) {
   auto dev = std::make_unique<Device>(load_loader());
-  if (options.validation) dev->sink = std::make_unique<MessageSink>(MessageSink{options.on_validation_message});
+  if (options.validation)
+    dev->sink = std::make_unique<MessageSink>(MessageSink{options.on_validation_message});
   dev->instance = make_instance(dev->context, dev->sink.get(), &dev->messenger);
 
   const auto all = describe_all(dev->instance);

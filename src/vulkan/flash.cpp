@@ -21,7 +21,9 @@ constexpr std::uint64_t kLoopBudget = 60000;
 
 }  // namespace
 
-std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept { return s.decode ? s.rows : s.wg * s.rows; }
+std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
+  return s.decode ? s.rows : s.wg * s.rows;
+}
 
 std::uint32_t padded_head_dim(std::int64_t d) noexcept {
   // Multiples of 16 (a multiple of the shader's SG) up to 64, then of 32: at most 10
@@ -52,12 +54,15 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     // LLVM's compile time grows with the unrolled body (rows · head dim): cap it so a
     // D=256 pipeline compiles in seconds, not minutes.
     const std::uint32_t max_rows = std::max<std::uint32_t>(1, 512 / std::max(s.dk, s.dv));
-    while (s.rows < std::min<std::uint32_t>(8, max_rows) && std::uint64_t{s.wg} * s.rows < rows_per_head) s.rows *= 2;
+    while (s.rows < std::min<std::uint32_t>(8, max_rows) &&
+           std::uint64_t{s.wg} * s.rows < rows_per_head)
+      s.rows *= 2;
     s.key_block = 2;
   } else {
     // GPUs: several subgroups per workgroup to hide latency; one row per invocation keeps
     // the register file (q, acc: dk + dv floats) within bounds.
-    s.wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup), device.limits.maxComputeWorkGroupInvocations);
+    s.wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup),
+                                   device.limits.maxComputeWorkGroupInvocations);
     s.rows = 1;
     s.key_block = 2;
   }
@@ -73,10 +78,12 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     while (s.rows < decode_rows) s.rows *= 2;
     s.key_block = 1;  // one loop step per key
   }
-  s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup), device.limits.maxComputeWorkGroupInvocations);
+  s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup),
+                                         device.limits.maxComputeWorkGroupInvocations);
 
   const auto group = static_cast<std::uint64_t>(p.group());
-  const std::uint64_t row_blocks = ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
+  const std::uint64_t row_blocks =
+      ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
   const auto kv_heads = static_cast<std::uint64_t>(p.batch * p.heads_kv);
   const std::uint64_t key_blocks = ceil_div(static_cast<std::uint64_t>(p.len_kv), s.key_block);
 
@@ -85,8 +92,10 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   if (split_kv) {
     // Enough workgroups to fill the device: CPU threads on a CPU driver, a few waves of an
     // unknown number of GPU cores otherwise; never slices shorter than 16 key blocks.
-    const std::uint64_t target = cpu_device ? 2ull * std::max(1u, std::thread::hardware_concurrency()) : 512;
-    splits = std::clamp<std::uint64_t>(ceil_div(target, row_blocks * kv_heads), 1, std::max<std::uint64_t>(1, key_blocks / 16));
+    const std::uint64_t target =
+        cpu_device ? 2ull * std::max(1u, std::thread::hardware_concurrency()) : 512;
+    splits = std::clamp<std::uint64_t>(ceil_div(target, row_blocks * kv_heads), 1,
+                                       std::max<std::uint64_t>(1, key_blocks / 16));
     splits = std::min<std::uint64_t>(splits, 64);
     s.why_splits = std::to_string(splits) + " key slices to fill the device";
   }
@@ -99,8 +108,9 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
 
   const auto& count = device.limits.maxComputeWorkGroupCount;
   if (row_blocks > count[0] || kv_heads > count[1] || splits > count[2]) {
-    throw Error(ErrorCode::unsupported, "flash: grid " + std::to_string(row_blocks) + "x" + std::to_string(kv_heads) +
-                                            "x" + std::to_string(splits) + " exceeds maxComputeWorkGroupCount");
+    throw Error(ErrorCode::unsupported,
+                "flash: grid " + std::to_string(row_blocks) + "x" + std::to_string(kv_heads) + "x" +
+                    std::to_string(splits) + " exceeds maxComputeWorkGroupCount");
   }
   if (s.splits > 1) {
     const auto rows_total = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q);
@@ -116,39 +126,53 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   return s;
 }
 
-vk::raii::DescriptorSets record_flash(const vk::raii::Device& device, const vk::raii::DescriptorPool& pool,
-                                      Pipelines& pipelines, const vk::raii::CommandBuffer& cmd,
-                                      const detail::Problem& p, const FlashShape& s, const FlashIo& io) {
+vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
+                                      const vk::raii::DescriptorPool& pool, Pipelines& pipelines,
+                                      const vk::raii::CommandBuffer& cmd, const detail::Problem& p,
+                                      const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
   const PipelineRef flash =
-      s.decode ? pipelines.get({gpu::ShaderId::flash_decode, 7, SpecValues{s.wg, s.rows, 0, 0, s.dk, 0, s.dv}})
-               : pipelines.get({s.texel ? gpu::ShaderId::flash_attn_texel : gpu::ShaderId::flash_attn, 7,
-                                SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u, s.dv},
-                                s.texel ? 0b110u : 0u});
+      s.decode
+          ? pipelines.get(
+                {gpu::ShaderId::flash_decode, 7, SpecValues{s.wg, s.rows, 0, 0, s.dk, 0, s.dv}})
+          : pipelines.get(
+                {s.texel ? gpu::ShaderId::flash_attn_texel : gpu::ShaderId::flash_attn, 7,
+                 SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u, s.dv},
+                 s.texel ? 0b110u : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};
   if (split) {
-    combine = pipelines.get({gpu::ShaderId::combine, 4, SpecValues{s.combine_wg, 0, 0, 0, 0, s.splits, s.dv}});
+    combine = pipelines.get(
+        {gpu::ShaderId::combine, 4, SpecValues{s.combine_wg, 0, 0, 0, 0, s.splits, s.dv}});
     layouts[1] = combine.set_layout;
   }
-  vk::raii::DescriptorSets sets(device, vk::DescriptorSetAllocateInfo{.descriptorPool = *pool,
-                                                                       .descriptorSetCount = split ? 2u : 1u,
-                                                                       .pSetLayouts = layouts.data()});
-  const std::array<Binding, 7> flash_bindings{io.q, io.k, io.v, io.mask, io.kv_lens,
-                                              split ? io.partial_o : io.out, split ? io.partial_lse : io.lse};
+  vk::raii::DescriptorSets sets(device,
+                                vk::DescriptorSetAllocateInfo{.descriptorPool = *pool,
+                                                              .descriptorSetCount = split ? 2u : 1u,
+                                                              .pSetLayouts = layouts.data()});
+  const std::array<Binding, 7> flash_bindings{io.q,
+                                              io.k,
+                                              io.v,
+                                              io.mask,
+                                              io.kv_lens,
+                                              split ? io.partial_o : io.out,
+                                              split ? io.partial_lse : io.lse};
   write_bindings(device, *sets[0], flash_bindings);
 
   const gpu::AttentionParams params = base_params(p);
   const auto group = static_cast<std::uint64_t>(p.group());
-  const std::uint64_t row_blocks = ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
-  dispatch(cmd, flash, *sets[0], params, row_blocks, static_cast<std::uint64_t>(p.batch * p.heads_kv), s.splits);
+  const std::uint64_t row_blocks =
+      ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
+  dispatch(cmd, flash, *sets[0], params, row_blocks,
+           static_cast<std::uint64_t>(p.batch * p.heads_kv), s.splits);
 
   if (split) {
     const std::array<Binding, 4> combine_bindings{io.partial_o, io.partial_lse, io.out, io.lse};
     write_bindings(device, *sets[1], combine_bindings);
     // The combine pass reads every split's partial output.
-    memory_barrier(cmd, vk::PipelineStageFlagBits::eComputeShader, vk::PipelineStageFlagBits::eComputeShader,
-                   vk::AccessFlagBits::eShaderWrite, vk::AccessFlagBits::eShaderRead);
+    memory_barrier(cmd, vk::PipelineStageFlagBits::eComputeShader,
+                   vk::PipelineStageFlagBits::eComputeShader, vk::AccessFlagBits::eShaderWrite,
+                   vk::AccessFlagBits::eShaderRead);
     const std::uint64_t elements = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q) * s.dv;
     const std::uint64_t groups = ceil_div(elements, s.combine_wg);
     // Grids wider than 65535 (every device's minimum maxComputeWorkGroupCount) fold into y;

@@ -23,18 +23,19 @@ struct FlashShape {
   bool texel = false;           // K/V read through uniform texel buffers (flash_attn_texel)
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
-  bool decode = false;          // flash_decode.comp (lanes over keys) instead of flash_attn.comp
-  std::uint32_t splits = 1;     // slices of the key range (> 1: partials + combine)
+  bool decode = false;       // flash_decode.comp (lanes over keys) instead of flash_attn.comp
+  std::uint32_t splits = 1;  // slices of the key range (> 1: partials + combine)
   std::uint32_t combine_wg = 0;
   std::uint64_t workspace_bytes = 0;    // partial O [splits, rows, dv] when splits > 1
   std::uint64_t partial_lse_bytes = 0;  // partial LSE [splits, rows] when splits > 1
-  std::string why_splits;             // planner's reason for the split count
+  std::string why_splits;               // planner's reason for the split count
 };
 
 // Tiles from the device limits; `split_kv` asks for as many key slices as keep the device
 // busy when there are few query rows (decode). Throws Error{unsupported} when a grid
 // dimension exceeds maxComputeWorkGroupCount.
-[[nodiscard]] FlashShape plan_flash(const detail::Problem& problem, const Device& device, bool split_kv);
+[[nodiscard]] FlashShape plan_flash(const detail::Problem& problem, const Device& device,
+                                    bool split_kv);
 
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;
@@ -43,16 +44,18 @@ struct FlashShape {
 [[nodiscard]] std::uint32_t padded_head_dim(std::int64_t d) noexcept;
 
 struct FlashIo {
-  Binding q, k, v, mask, kv_lens, out, lse;  // q/k/v/out padded to dk/dv; mask/kv_lens dummy when absent
-  Binding partial_o, partial_lse;            // used when splits > 1
+  Binding q, k, v, mask, kv_lens, out,
+      lse;                         // q/k/v/out padded to dk/dv; mask/kv_lens dummy when absent
+  Binding partial_o, partial_lse;  // used when splits > 1
 };
 
 // Records the flash pass (and the combine pass when split). The returned descriptor sets
 // must live until the command buffer has completed.
 [[nodiscard]] vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
-                                                    const vk::raii::DescriptorPool& pool, Pipelines& pipelines,
+                                                    const vk::raii::DescriptorPool& pool,
+                                                    Pipelines& pipelines,
                                                     const vk::raii::CommandBuffer& cmd,
-                                                    const detail::Problem& problem, const FlashShape& shape,
-                                                    const FlashIo& io);
+                                                    const detail::Problem& problem,
+                                                    const FlashShape& shape, const FlashIo& io);
 
 }  // namespace vkattn::vulkan

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <atomic>
 
 #include "vulkan/tuning.hpp"
 
@@ -22,7 +21,9 @@ std::atomic<bool> g_force_staging{false};
 
 std::atomic<int> injected_failures{0};  // see fail_next_allocations
 
-vk::DeviceSize round_up(vk::DeviceSize n) { return (std::max<vk::DeviceSize>(n, 1) + kGranule - 1) / kGranule * kGranule; }
+vk::DeviceSize round_up(vk::DeviceSize n) {
+  return (std::max<vk::DeviceSize>(n, 1) + kGranule - 1) / kGranule * kGranule;
+}
 
 }  // namespace
 
@@ -41,7 +42,8 @@ Memory::Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device&
   const vk::MemoryPropertyFlags mapped = MP::eDeviceLocal | MP::eHostVisible | MP::eHostCoherent;
   for (std::uint32_t t = 0; t < props_.memoryTypeCount; ++t) {
     const auto& type = props_.memoryTypes[t];
-    if ((type.propertyFlags & mapped) == mapped && props_.memoryHeaps[type.heapIndex].size >= largest_local)
+    if ((type.propertyFlags & mapped) == mapped &&
+        props_.memoryHeaps[type.heapIndex].size >= largest_local)
       direct_ = true;
   }
   if (force_staging()) direct_ = false;
@@ -67,8 +69,9 @@ Buffer Memory::create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place pl
   if (injected_failures.load() > 0 && injected_failures.fetch_sub(1) > 0)
     throw vk::OutOfDeviceMemoryError("vkAllocateMemory (injected by fail_next_allocations)");
   Buffer b;
-  b.buffer = vk::raii::Buffer(*device_, vk::BufferCreateInfo{.size = bytes, .usage = usage,
-                                                             .sharingMode = vk::SharingMode::eExclusive});
+  b.buffer = vk::raii::Buffer(
+      *device_, vk::BufferCreateInfo{
+                    .size = bytes, .usage = usage, .sharingMode = vk::SharingMode::eExclusive});
   const vk::MemoryRequirements req = b.buffer.getMemoryRequirements();
   vk::MemoryPropertyFlags required;
   vk::MemoryPropertyFlags preferred;
@@ -89,7 +92,8 @@ Buffer Memory::create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place pl
   const std::int64_t type = find_type(req.memoryTypeBits, required, preferred);
   if (type < 0) return {};  // caller falls back (mapped_device) or reports
   b.memory = vk::raii::DeviceMemory(
-      *device_, vk::MemoryAllocateInfo{.allocationSize = req.size, .memoryTypeIndex = static_cast<std::uint32_t>(type)});
+      *device_, vk::MemoryAllocateInfo{.allocationSize = req.size,
+                                       .memoryTypeIndex = static_cast<std::uint32_t>(type)});
   b.buffer.bindMemory(*b.memory, 0);
   b.size = bytes;
   if (place != Place::device_only) b.mapped = b.memory.mapMemory(0, VK_WHOLE_SIZE);
@@ -106,7 +110,8 @@ Slot& Memory::get(Role role, vk::DeviceSize bytes, Access access) {
   } else {
     // Transfer bits let staging copies and the probabilities readback use any device buffer.
     // Uniform texel: the fused kernel may read K/V through R32_SFLOAT buffer views.
-    const vk::BufferUsageFlags usage = BU::eStorageBuffer | BU::eUniformTexelBuffer | BU::eTransferSrc | BU::eTransferDst;
+    const vk::BufferUsageFlags usage =
+        BU::eStorageBuffer | BU::eUniformTexelBuffer | BU::eTransferSrc | BU::eTransferDst;
     if (direct_) fresh.device = create(size, usage, Place::mapped_device);
     if (fresh.device.size == 0) {
       fresh.device = create(size, usage, Place::device_only);
@@ -114,7 +119,8 @@ Slot& Memory::get(Role role, vk::DeviceSize bytes, Access access) {
         fresh.staging = create(size, BU::eTransferSrc | BU::eTransferDst, Place::host);
     }
   }
-  if (fresh.device.size == 0 || (fresh.staging.size == 0 && fresh.host() == nullptr && access != Access::device)) {
+  if (fresh.device.size == 0 ||
+      (fresh.staging.size == 0 && fresh.host() == nullptr && access != Access::device)) {
     throw vk::OutOfDeviceMemoryError("vkattn: no suitable Vulkan memory type for a buffer");
   }
   slot = std::move(fresh);  // the old buffers go only after the new ones exist

@@ -21,7 +21,20 @@ struct Buffer {
 };
 
 // What a cached buffer holds; each role owns one slot.
-enum class Role : std::uint8_t { q, k, v, mask, kv_lens, out, lse, workspace, partial_lse, probs, dummy, count };
+enum class Role : std::uint8_t {
+  q,
+  k,
+  v,
+  mask,
+  kv_lens,
+  out,
+  lse,
+  workspace,
+  partial_lse,
+  probs,
+  dummy,
+  count
+};
 
 // How a role's data moves.
 enum class Access : std::uint8_t {
@@ -36,7 +49,9 @@ enum class Access : std::uint8_t {
 struct Slot {
   Buffer device;
   Buffer staging;  // empty unless the device buffer is unmapped and the host needs access
-  [[nodiscard]] void* host() const noexcept { return staging.mapped != nullptr ? staging.mapped : device.mapped; }
+  [[nodiscard]] void* host() const noexcept {
+    return staging.mapped != nullptr ? staging.mapped : device.mapped;
+  }
   [[nodiscard]] bool staged() const noexcept { return staging.size != 0; }
 };
 

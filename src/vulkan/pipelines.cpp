@@ -10,11 +10,12 @@
 
 namespace vkattn::vulkan {
 
-Pipelines::Pipelines(const vk::raii::Device& device, std::uint32_t max_push_constants) : device_(&device) {
+Pipelines::Pipelines(const vk::raii::Device& device, std::uint32_t max_push_constants)
+    : device_(&device) {
   if (max_push_constants < sizeof(gpu::AttentionParams)) {
-    throw Error(ErrorCode::unsupported, "maxPushConstantsSize " + std::to_string(max_push_constants) +
-                                            " is below the " + std::to_string(sizeof(gpu::AttentionParams)) +
-                                            " bytes of AttentionParams");
+    throw Error(ErrorCode::unsupported,
+                "maxPushConstantsSize " + std::to_string(max_push_constants) + " is below the " +
+                    std::to_string(sizeof(gpu::AttentionParams)) + " bytes of AttentionParams");
   }
   cache_ = vk::raii::PipelineCache(device, vk::PipelineCacheCreateInfo{});
 }
@@ -23,12 +24,12 @@ Pipelines::Layout& Pipelines::layout_for(std::uint32_t bindings, std::uint32_t t
   if (auto it = layouts_.find({bindings, texel_mask}); it != layouts_.end()) return it->second;
   std::vector<vk::DescriptorSetLayoutBinding> b(bindings);
   for (std::uint32_t i = 0; i < bindings; ++i) {
-    b[i] = vk::DescriptorSetLayoutBinding{.binding = i,
-                                          .descriptorType = ((texel_mask >> i) & 1u) != 0
-                                                                ? vk::DescriptorType::eUniformTexelBuffer
-                                                                : vk::DescriptorType::eStorageBuffer,
-                                          .descriptorCount = 1,
-                                          .stageFlags = vk::ShaderStageFlagBits::eCompute};
+    b[i] = vk::DescriptorSetLayoutBinding{
+        .binding = i,
+        .descriptorType = ((texel_mask >> i) & 1u) != 0 ? vk::DescriptorType::eUniformTexelBuffer
+                                                        : vk::DescriptorType::eStorageBuffer,
+        .descriptorCount = 1,
+        .stageFlags = vk::ShaderStageFlagBits::eCompute};
   }
   Layout layout;
   layout.set = vk::raii::DescriptorSetLayout(
@@ -37,18 +38,19 @@ Pipelines::Layout& Pipelines::layout_for(std::uint32_t bindings, std::uint32_t t
                                    .offset = 0,
                                    .size = sizeof(gpu::AttentionParams)};
   const vk::DescriptorSetLayout set = *layout.set;
-  layout.pipeline = vk::raii::PipelineLayout(*device_, vk::PipelineLayoutCreateInfo{.setLayoutCount = 1,
-                                                                                     .pSetLayouts = &set,
-                                                                                     .pushConstantRangeCount = 1,
-                                                                                     .pPushConstantRanges = &push});
+  layout.pipeline = vk::raii::PipelineLayout(
+      *device_, vk::PipelineLayoutCreateInfo{.setLayoutCount = 1,
+                                             .pSetLayouts = &set,
+                                             .pushConstantRangeCount = 1,
+                                             .pPushConstantRanges = &push});
   return layouts_.emplace(std::pair{bindings, texel_mask}, std::move(layout)).first->second;
 }
 
 const vk::raii::ShaderModule& Pipelines::module_for(gpu::ShaderId id) {
   if (auto it = modules_.find(id); it != modules_.end()) return it->second;
   const auto words = gpu::shader_words(id);
-  vk::raii::ShaderModule module(*device_, vk::ShaderModuleCreateInfo{.codeSize = words.size_bytes(),
-                                                                     .pCode = words.data()});
+  vk::raii::ShaderModule module(
+      *device_, vk::ShaderModuleCreateInfo{.codeSize = words.size_bytes(), .pCode = words.data()});
   return modules_.emplace(id, std::move(module)).first->second;
 }
 
@@ -57,9 +59,10 @@ PipelineRef Pipelines::get(const PipelineKey& key) {
   if (auto it = pipelines_.find(key); it == pipelines_.end()) {
     std::array<vk::SpecializationMapEntry, std::tuple_size_v<SpecValues>> entries{};
     for (std::uint32_t i = 0; i < entries.size(); ++i) {
-      entries[i] = vk::SpecializationMapEntry{.constantID = i,
-                                              .offset = static_cast<std::uint32_t>(i * sizeof(std::uint32_t)),
-                                              .size = sizeof(std::uint32_t)};
+      entries[i] = vk::SpecializationMapEntry{
+          .constantID = i,
+          .offset = static_cast<std::uint32_t>(i * sizeof(std::uint32_t)),
+          .size = sizeof(std::uint32_t)};
     }
     const vk::SpecializationInfo spec{.mapEntryCount = static_cast<std::uint32_t>(entries.size()),
                                       .pMapEntries = entries.data(),
@@ -76,7 +79,8 @@ PipelineRef Pipelines::get(const PipelineKey& key) {
   return {*pipelines_.at(key), *layout.pipeline, *layout.set};
 }
 
-void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set, std::span<const Binding> bindings) {
+void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set,
+                    std::span<const Binding> bindings) {
   std::vector<vk::DescriptorBufferInfo> infos;
   infos.reserve(bindings.size());
   std::vector<vk::WriteDescriptorSet> writes;
@@ -97,16 +101,21 @@ void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set, std::
 }
 
 void dispatch(const vk::raii::CommandBuffer& cmd, const PipelineRef& pipe, vk::DescriptorSet set,
-              const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y, std::uint64_t z) {
+              const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y,
+              std::uint64_t z) {
   cmd.bindPipeline(vk::PipelineBindPoint::eCompute, pipe.pipeline);
   cmd.bindDescriptorSets(vk::PipelineBindPoint::eCompute, pipe.layout, 0, set, {});
-  cmd.pushConstants<gpu::AttentionParams>(pipe.layout, vk::ShaderStageFlagBits::eCompute, 0, params);
-  cmd.dispatch(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), static_cast<std::uint32_t>(z));
+  cmd.pushConstants<gpu::AttentionParams>(pipe.layout, vk::ShaderStageFlagBits::eCompute, 0,
+                                          params);
+  cmd.dispatch(static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y),
+               static_cast<std::uint32_t>(z));
 }
 
-void memory_barrier(const vk::raii::CommandBuffer& cmd, vk::PipelineStageFlags src, vk::PipelineStageFlags dst,
-                    vk::AccessFlags src_access, vk::AccessFlags dst_access) {
-  cmd.pipelineBarrier(src, dst, {}, vk::MemoryBarrier{.srcAccessMask = src_access, .dstAccessMask = dst_access},
+void memory_barrier(const vk::raii::CommandBuffer& cmd, vk::PipelineStageFlags src,
+                    vk::PipelineStageFlags dst, vk::AccessFlags src_access,
+                    vk::AccessFlags dst_access) {
+  cmd.pipelineBarrier(src, dst, {},
+                      vk::MemoryBarrier{.srcAccessMask = src_access, .dstAccessMask = dst_access},
                       {}, {});
 }
 

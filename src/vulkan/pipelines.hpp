@@ -46,15 +46,18 @@ struct Binding {
 };
 
 // Points binding i of `set` at bindings[i], for i in 0..size-1.
-void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set, std::span<const Binding> bindings);
+void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set,
+                    std::span<const Binding> bindings);
 
 // Binds `pipe` and `set`, pushes `params` and dispatches the (x, y, z) grid.
 void dispatch(const vk::raii::CommandBuffer& cmd, const PipelineRef& pipe, vk::DescriptorSet set,
-              const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y, std::uint64_t z);
+              const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y,
+              std::uint64_t z);
 
 // A global memory barrier between pipeline stages.
-void memory_barrier(const vk::raii::CommandBuffer& cmd, vk::PipelineStageFlags src, vk::PipelineStageFlags dst,
-                    vk::AccessFlags src_access, vk::AccessFlags dst_access);
+void memory_barrier(const vk::raii::CommandBuffer& cmd, vk::PipelineStageFlags src,
+                    vk::PipelineStageFlags dst, vk::AccessFlags src_access,
+                    vk::AccessFlags dst_access);
 
 class Pipelines {
  public:

@@ -38,7 +38,8 @@ DeviceLimits limits_of(const Device& d) {
 
 bool fits(std::uint32_t wg, std::uint64_t shared_bytes, const DeviceLimits& l) {
   // A workgroup that is a whole number of subgroups leaves no lane idle.
-  return wg % l.subgroup == 0 && wg <= l.max_invocations && wg <= l.max_wg_x && shared_bytes <= l.max_shared;
+  return wg % l.subgroup == 0 && wg <= l.max_invocations && wg <= l.max_wg_x &&
+         shared_bytes <= l.max_shared;
 }
 
 std::uint64_t qk_shared(const TileConfig& t) {
@@ -53,7 +54,8 @@ std::uint64_t weighted_shared(const TileConfig& t) {
 // to the smallest that any Vulkan device holds (16 KiB shared, 128 invocations).
 template <class SharedBytes>
 TileConfig pick_tiles(const DeviceLimits& l, std::uint32_t tile_k, SharedBytes shared) {
-  constexpr std::array<std::array<std::uint32_t, 2>, 4> candidates{{{256, 32}, {128, 32}, {64, 16}, {32, 8}}};
+  constexpr std::array<std::array<std::uint32_t, 2>, 4> candidates{
+      {{256, 32}, {128, 32}, {64, 16}, {32, 8}}};
   for (const auto& [wg, tn] : candidates) {
     for (std::uint32_t tk = tile_k; tk >= 4; tk /= 2) {
       const TileConfig t{wg, kRowsPerInvocation * wg / tn, tn, tk};
@@ -75,11 +77,15 @@ TileConfig pick_softmax(const DeviceLimits& l) {
 
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
 
-[[noreturn]] void unsupported(const std::string& what) { throw Error(ErrorCode::unsupported, "three-pass: " + what); }
+[[noreturn]] void unsupported(const std::string& what) {
+  throw Error(ErrorCode::unsupported, "three-pass: " + what);
+}
 
 }  // namespace
 
-void set_three_pass_workspace_budget(std::uint64_t bytes) noexcept { g_workspace_budget.store(bytes); }
+void set_three_pass_workspace_budget(std::uint64_t bytes) noexcept {
+  g_workspace_budget.store(bytes);
+}
 std::uint64_t three_pass_workspace_budget() noexcept {
   const std::uint64_t b = g_workspace_budget.load();
   return b != 0 ? b : kDefaultWorkspaceBudget;
@@ -98,17 +104,19 @@ ThreePassShape plan_three_pass(const detail::Problem& p, const Device& device) {
   const auto& count = device.limits.maxComputeWorkGroupCount;
 
   // The workspace is bound as one storage buffer, so it also obeys maxStorageBufferRange.
-  const std::uint64_t budget = std::min<std::uint64_t>(three_pass_workspace_budget(),
-                                                       device.limits.maxStorageBufferRange);
+  const std::uint64_t budget =
+      std::min<std::uint64_t>(three_pass_workspace_budget(), device.limits.maxStorageBufferRange);
   const std::uint64_t row_bytes = std::max<std::uint64_t>(lkv, 1) * 4;
   if (row_bytes > budget) {
-    unsupported("one score row of len_kv=" + std::to_string(lkv) + " needs " + std::to_string(row_bytes) +
-                " bytes, above the workspace budget of " + std::to_string(budget) + " bytes");
+    unsupported("one score row of len_kv=" + std::to_string(lkv) + " needs " +
+                std::to_string(row_bytes) + " bytes, above the workspace budget of " +
+                std::to_string(budget) + " bytes");
   }
   // Rows are the softmax grid's x dimension; a chunk never exceeds it.
   const std::uint64_t rows = std::min({lq, budget / row_bytes, std::uint64_t{count[0]}});
   // Whole heads per chunk only when a head's rows all fit; z of the grid bounds the count.
-  const std::uint64_t heads = rows == lq ? std::min({bh, budget / (rows * row_bytes), std::uint64_t{count[2]}}) : 1;
+  const std::uint64_t heads =
+      rows == lq ? std::min({bh, budget / (rows * row_bytes), std::uint64_t{count[2]}}) : 1;
   s.rows_per_chunk = static_cast<std::int64_t>(rows);
   s.bh_per_chunk = static_cast<std::int64_t>(std::max<std::uint64_t>(heads, 1));
   s.workspace_bytes = static_cast<std::uint64_t>(s.bh_per_chunk) * rows * row_bytes;
@@ -120,42 +128,51 @@ ThreePassShape plan_three_pass(const detail::Problem& p, const Device& device) {
   if (device.loop_limited) {
     // Conservative iteration counts per invocation (as if no loop were unrolled).
     const TileConfig& w = s.weighted;
-    const std::uint64_t weighted = ceil_div(lkv, w.tile_k) *
-                                   (2 + ceil_div(w.tile_m * w.tile_k, w.wg) + ceil_div(w.tile_k * w.tile_n, w.wg) + w.tile_k);
+    const std::uint64_t weighted =
+        ceil_div(lkv, w.tile_k) *
+        (2 + ceil_div(w.tile_m * w.tile_k, w.wg) + ceil_div(w.tile_k * w.tile_n, w.wg) + w.tile_k);
     const std::uint64_t softmax = 3 * ceil_div(lkv, s.softmax.wg) + 64;
     if (std::max(weighted, softmax) >= kLoopLimit) {
-      unsupported("len_kv=" + std::to_string(lkv) + " needs ~" + std::to_string(std::max(weighted, softmax)) +
+      unsupported("len_kv=" + std::to_string(lkv) + " needs ~" +
+                  std::to_string(std::max(weighted, softmax)) +
                   " loop iterations per shader invocation, above llvmpipe's limit of 65535");
     }
   }
   return s;
 }
 
-vk::raii::DescriptorSets record_three_pass(const vk::raii::Device& device, const vk::raii::DescriptorPool& pool,
+vk::raii::DescriptorSets record_three_pass(const vk::raii::Device& device,
+                                           const vk::raii::DescriptorPool& pool,
                                            Pipelines& pipelines, const vk::raii::CommandBuffer& cmd,
                                            const detail::Problem& p, const ThreePassShape& s,
                                            const ThreePassIo& io) {
-  const auto spec = [](const TileConfig& t) { return SpecValues{t.wg, t.tile_m, t.tile_n, t.tile_k, 0, 0, 0}; };
+  const auto spec = [](const TileConfig& t) {
+    return SpecValues{t.wg, t.tile_m, t.tile_n, t.tile_k, 0, 0, 0};
+  };
   const PipelineRef qk = pipelines.get({gpu::ShaderId::qk_scores, 5, spec(s.qk)});
   const PipelineRef sm = pipelines.get({gpu::ShaderId::softmax, 2, spec(s.softmax)});
   const PipelineRef ws = pipelines.get({gpu::ShaderId::weighted_sum, 3, spec(s.weighted)});
 
   const std::array<vk::DescriptorSetLayout, 3> layouts{qk.set_layout, sm.set_layout, ws.set_layout};
-  vk::raii::DescriptorSets sets(device, vk::DescriptorSetAllocateInfo{.descriptorPool = *pool,
-                                                                       .descriptorSetCount = 3,
-                                                                       .pSetLayouts = layouts.data()});
+  vk::raii::DescriptorSets sets(
+      device, vk::DescriptorSetAllocateInfo{
+                  .descriptorPool = *pool, .descriptorSetCount = 3, .pSetLayouts = layouts.data()});
   // The same buffers serve every chunk; only push constants change per chunk.
-  const std::array<std::vector<Binding>, 3> bindings{{{io.q, io.k, io.mask, io.kv_lens, io.workspace},
-                                                      {io.workspace, io.lse},
-                                                      {io.workspace, io.v, io.out}}};
+  const std::array<std::vector<Binding>, 3> bindings{
+      {{io.q, io.k, io.mask, io.kv_lens, io.workspace},
+       {io.workspace, io.lse},
+       {io.workspace, io.v, io.out}}};
   for (std::size_t set = 0; set < 3; ++set) write_bindings(device, *sets[set], bindings[set]);
 
   using Stage = vk::PipelineStageFlagBits;
   using Access = vk::AccessFlagBits;
-  const auto barrier = [&](vk::PipelineStageFlags src, vk::PipelineStageFlags dst, vk::AccessFlags src_access,
-                           vk::AccessFlags dst_access) { memory_barrier(cmd, src, dst, src_access, dst_access); };
-  const auto run = [&](const PipelineRef& pipe, vk::DescriptorSet set, const gpu::AttentionParams& params,
-                       std::uint64_t x, std::uint64_t y, std::uint64_t z) { dispatch(cmd, pipe, set, params, x, y, z); };
+  const auto barrier = [&](vk::PipelineStageFlags src, vk::PipelineStageFlags dst,
+                           vk::AccessFlags src_access, vk::AccessFlags dst_access) {
+    memory_barrier(cmd, src, dst, src_access, dst_access);
+  };
+  const auto run = [&](const PipelineRef& pipe, vk::DescriptorSet set,
+                       const gpu::AttentionParams& params, std::uint64_t x, std::uint64_t y,
+                       std::uint64_t z) { dispatch(cmd, pipe, set, params, x, y, z); };
 
   const gpu::AttentionParams base = base_params(p);
   const std::int64_t bh_total = p.batch * p.heads_q;
@@ -188,9 +205,11 @@ vk::raii::DescriptorSets record_three_pass(const vk::raii::Device& device, const
         std::vector<vk::BufferCopy> regions;
         const vk::DeviceSize bytes = urows * lkv * 4;
         for (std::uint64_t z = 0; z < unbh; ++z) {
-          const auto dst_row = (static_cast<std::uint64_t>(bh0) + z) * static_cast<std::uint64_t>(p.len_q) +
-                               static_cast<std::uint64_t>(r0);
-          regions.push_back({.srcOffset = z * bytes, .dstOffset = dst_row * lkv * 4, .size = bytes});
+          const auto dst_row =
+              (static_cast<std::uint64_t>(bh0) + z) * static_cast<std::uint64_t>(p.len_q) +
+              static_cast<std::uint64_t>(r0);
+          regions.push_back(
+              {.srcOffset = z * bytes, .dstOffset = dst_row * lkv * 4, .size = bytes});
         }
         cmd.copyBuffer(io.workspace.buffer, io.probs, regions);
       }

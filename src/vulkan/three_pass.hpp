@@ -42,12 +42,9 @@ struct ThreePassIo {
 
 // Records every chunk's three passes (and the probabilities copies) into `cmd`. The
 // returned descriptor sets must live until the command buffer has completed.
-[[nodiscard]] vk::raii::DescriptorSets record_three_pass(const vk::raii::Device& device,
-                                                         const vk::raii::DescriptorPool& pool,
-                                                         Pipelines& pipelines,
-                                                         const vk::raii::CommandBuffer& cmd,
-                                                         const detail::Problem& problem,
-                                                         const ThreePassShape& shape,
-                                                         const ThreePassIo& io);
+[[nodiscard]] vk::raii::DescriptorSets record_three_pass(
+    const vk::raii::Device& device, const vk::raii::DescriptorPool& pool, Pipelines& pipelines,
+    const vk::raii::CommandBuffer& cmd, const detail::Problem& problem, const ThreePassShape& shape,
+    const ThreePassIo& io);
 
 }  // namespace vkattn::vulkan

@@ -22,10 +22,12 @@ void pack_bhld(const TensorView& view, float* dst, std::int64_t padded_d) noexce
       for (std::int64_t l = 0; l < L; ++l) {
         const std::size_t row = offset_of(view, b, h, l, 0);
         if (rows_f32) {
-          std::memcpy(dst, static_cast<const float*>(view.data) + row, static_cast<std::size_t>(D) * sizeof(float));
+          std::memcpy(dst, static_cast<const float*>(view.data) + row,
+                      static_cast<std::size_t>(D) * sizeof(float));
         } else {
           for (std::int64_t d = 0; d < D; ++d)
-            dst[d] = load_as_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]));
+            dst[d] = load_as_float(view.data, view.dtype,
+                                   row + static_cast<std::size_t>(d * view.strides[3]));
         }
         std::fill(dst + D, dst + padded_d, 0.0f);
         dst += padded_d;
@@ -51,7 +53,8 @@ void unpack_bhld(const float* src, const MutableTensorView& view, std::int64_t p
       for (std::int64_t l = 0; l < L; ++l) {
         const std::size_t row = offset_of(view, b, h, l, 0);
         for (std::int64_t d = 0; d < D; ++d)
-          detail::store_from_float(view.data, view.dtype, row + static_cast<std::size_t>(d * view.strides[3]), src[d]);
+          detail::store_from_float(view.data, view.dtype,
+                                   row + static_cast<std::size_t>(d * view.strides[3]), src[d]);
         src += padded_d;
       }
 }
@@ -79,7 +82,8 @@ gpu::AttentionParams base_params(const detail::Problem& p) noexcept {
   a.scale = p.scale;
   a.softcap = p.softcap;
   a.flags = (p.mask != detail::MaskKind::none ? VKATTN_FLAG_MASK : 0u) |
-            (p.has_kv_lens ? VKATTN_FLAG_KV_LENS : 0u) | (p.softcap > 0.0f ? VKATTN_FLAG_SOFTCAP : 0u);
+            (p.has_kv_lens ? VKATTN_FLAG_KV_LENS : 0u) |
+            (p.softcap > 0.0f ? VKATTN_FLAG_SOFTCAP : 0u);
   if (p.mask != detail::MaskKind::none) {
     // Contiguous strides of the mask's own shape; 0 on broadcast dims so every target
     // index reads the single stored element.

@@ -14,7 +14,9 @@ namespace vkattn::vulkan {
 // Writes `view` (any strides and storage type) to `dst` as contiguous [B, H, L, row] f32 with
 // row = padded_d >= D; the padding is zero (kernels with a padded head dim read it).
 void pack_bhld(const TensorView& view, float* dst, std::int64_t padded_d) noexcept;
-inline void pack_bhld(const TensorView& view, float* dst) noexcept { pack_bhld(view, dst, view.shape[3]); }
+inline void pack_bhld(const TensorView& view, float* dst) noexcept {
+  pack_bhld(view, dst, view.shape[3]);
+}
 
 // Writes `mask` as an additive f32 tensor of the mask's own shape (contiguous): boolean
 // true -> 0, false -> -inf; float masks converted to f32.
