@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Sanitizer runtime defaults for every test executable of a VKATTN_SANITIZE build (linked in by
-// tests/sanitizers.cmake). Compiled in rather than set as CTest ENVIRONMENT because the tests
-// are discovered by gtest_discover_tests (no place to hang per-test properties), and so that
-// `ctest`, `ctest --preset asan` and a test binary run by hand in a debugger behave the same.
-// An ASAN_OPTIONS/LSAN_OPTIONS/UBSAN_OPTIONS set by the caller still wins: the runtimes parse
-// these defaults first and the environment after.
+// Sanitizer runtime defaults for every test executable and the vkattn command of a
+// VKATTN_SANITIZE build (linked in by tests/sanitizers.cmake). Compiled in rather than set as CTest
+// ENVIRONMENT because the tests are discovered by gtest_discover_tests (no place to hang per-test
+// properties), and so that `ctest`, `ctest --preset asan` and a test binary run by hand in a
+// debugger behave the same. An ASAN_OPTIONS/LSAN_OPTIONS/UBSAN_OPTIONS set by the caller still
+// wins: the runtimes parse these defaults first and the environment after.
 #include <dlfcn.h>
 
 #include <cstdlib>
