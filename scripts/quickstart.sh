@@ -2,7 +2,8 @@
 # The README's two commands. On a fresh Debian 12 machine (as root, or with sudo):
 #   scripts/quickstart.sh demo   install what is missing, build, run one attention call on the
 #                                best Vulkan device (lavapipe without a GPU) checked against the CPU
-#   scripts/quickstart.sh test   install what is missing, build, run the whole test suite
+#   scripts/quickstart.sh test   install what is missing, build, run the whole test suite, then
+#                                run it again under ASan+UBSan
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,9 @@ if [ "$mode" = demo ]; then
   ./build/vkattn demo
 else
   ctest --preset release -j "$jobs"
+  # The same suite again under AddressSanitizer + UndefinedBehaviorSanitizer (preset asan);
+  # fuzz already runs sanitized and install does not apply to sanitized libraries.
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  ctest --preset asan -j "$jobs" -E '^(fuzz|install)$'
 fi
