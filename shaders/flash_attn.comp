@@ -7,13 +7,21 @@
 // Algorithm: each invocation owns ROWS query rows and keeps them, their output accumulator
 // and running (max, sum) in registers (head-dim loops fully unrolled, so every index is
 // static); the workgroup streams keys in blocks of KEY_BLOCK: scores for the block, an
-// online-softmax update (rescale the accumulator by exp(m_old - m_new), skipped when no
-// lane's max moved), then acc += p·V. Every key is needed by every invocation. With
+// online-softmax update, then acc += P·V with the head dim outermost (each accumulator
+// element loaded and stored once per block). Every key is needed by every invocation. With
 // SHUFFLE_LOADS (CPU drivers such as lavapipe, whose subgroup is one SIMD register) a
-// subgroup reads each K/V row cooperatively, one element per lane, and broadcasts the
+// subgroup reads each K/V chunk cooperatively, KV_WIDTH floats per lane, and broadcasts the
 // elements with subgroupShuffle: one memory access feeds SG·ROWS FMAs. Otherwise every
 // invocation loads the (workgroup-uniform) element itself and GPUs serve it from cache.
 // No shared-memory staging or barriers in the key loop.
+//
+// The key loop has no data-dependent branches. llvmpipe executes the body of every branch,
+// uniform or not, under a lane mask (measured: a never-taken uniform `if` around the mask
+// and softcap code cost 40% of the kernel), so: mask and softcap are specialization
+// constants (FEATURES); visibility is a select on each row's precomputed key interval; the
+// online softmax uses a lazy reference max (moved only when a score exceeds it by
+// RESCALE_SLACK, exact either way) and a short polynomial exp; the accumulator rescale sits
+// behind a subgroupAny that GPUs skip and llvmpipe pays once per block.
 //
 // Rows: all query heads sharing one KV head (GQA group G = Hq/Hkv) form one row space of
 // G·Lq rows (g-major), so one K/V stream serves the whole group. Workgroup (x, y, z) =
@@ -21,16 +29,18 @@
 // visible key range is cut into that many block-aligned slices and each writes a normalised
 // partial output and LSE at slot z; combine.comp merges them.
 //
-// Bindings: 0 Q [B,Hq,Lq,DK] f32, 1 K [B,Hkv,Lkv,DK], 2 V [B,Hkv,Lkv,DV], 3 additive mask
-// (f32, broadcast strides in push constants), 4 kv_lens int32 [B], 5 O [splits,B,Hq,Lq,DV],
-// 6 LSE [splits,B,Hq,Lq]. Head dims are padded with zeros to DK/DV (multiples of SG) on
-// upload, so the loops need no bounds checks. Only the key loop is a real loop: it counts
-// once per block against llvmpipe's 65,535-iteration budget per invocation, which the
-// planner respects by splitting long key ranges. KEY_BLOCK stays small (1-2): the unrolled
-// body grows with DK·KEY_BLOCK·ROWS and LLVM's compile time with it.
-// Constants: WG_SIZE, ROWS, KEY_BLOCK, SG (subgroup width for shared loads; DK, DV are
-// multiples of it), SHUFFLE_LOADS, DK, DV (specialization; chosen by src/vulkan/flash.cpp).
-// Must match: src/cpu/reference.cpp (reference_attention), via key_visible() in common.glsl.
+// Bindings: 0 Q [B,Hq,Lq,DK] f32, 1 K [B,Hkv,Lkv,DK], 2 V [B,Hkv,Lkv,DV] (storage buffers,
+// or uniform texel buffers R32F / RGBA32F with VKATTN_TEXEL = 1 / 4), 3 additive mask (f32,
+// broadcast strides in push constants), 4 kv_lens int32 [B], 5 O [splits,B,Hq,Lq,DV],
+// 6 LSE [splits,B,Hq,Lq]. Head dims are padded with zeros to DK/DV (multiples of SG, and of
+// 4·SG for RGBA texels) on upload, so the loops need no bounds checks. Only the key loop is
+// a real loop: it counts once per block against llvmpipe's 65,535-iteration budget per
+// invocation, which the planner respects by splitting long key ranges. The unrolled body
+// grows with DK·KEY_BLOCK·ROWS and LLVM's compile time with it; the planner caps that.
+// Constants: WG_SIZE, ROWS, KEY_BLOCK, SG (subgroup width for shared loads), SHUFFLE_LOADS,
+// DK, DV, FEATURES (specialization; chosen by src/vulkan/flash.cpp).
+// Must match: src/cpu/reference.cpp (reference_attention): the row intervals are
+// key_visible() of common.glsl in closed form.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -40,6 +50,10 @@
 
 #include "common.glsl"
 
+#ifndef VKATTN_TEXEL
+#define VKATTN_TEXEL 0  // K/V from storage buffers
+#endif
+
 layout(constant_id = VKATTN_SPEC_WORKGROUP_SIZE) const uint WG_SIZE = 8;
 layout(constant_id = VKATTN_SPEC_TILE_M) const uint ROWS = 2;
 layout(constant_id = VKATTN_SPEC_TILE_N) const uint KEY_BLOCK = 8;
@@ -47,34 +61,58 @@ layout(constant_id = VKATTN_SPEC_TILE_K) const uint SG = 8;
 layout(constant_id = VKATTN_SPEC_SPLIT) const bool SHUFFLE_LOADS = true;
 layout(constant_id = VKATTN_SPEC_HEAD_DIM) const uint DK = 64;
 layout(constant_id = VKATTN_SPEC_HEAD_DIM_V) const uint DV = 64;
+layout(constant_id = VKATTN_SPEC_FEATURES) const uint FEATURES = 0;
 
 layout(local_size_x_id = VKATTN_SPEC_WORKGROUP_SIZE, local_size_y = 1, local_size_z = 1) in;
 
+// Natural-log headroom of the lazy rescale: p <= exp(8) ~ 3e3 keeps the sums far from overflow.
+const float RESCALE_SLACK = 8.0;
+
 layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
-#ifdef VKATTN_TEXEL
-// K and V as uniform texel buffers (R32_SFLOAT): CPU drivers fetch texels with vector
-// gathers, where storage-buffer reads go lane by lane (measured on llvmpipe 22.3).
+// K/V element loads. KV_VEC is what one lane fetches for a shuffle-shared chunk: KV_WIDTH
+// consecutive floats; LOAD_K1/LOAD_V1 fetch one element (the GPU path, no sharing).
+#if VKATTN_TEXEL == 4
+// RGBA32F uniform texel buffers: CPU drivers fetch 4 floats per lane per texel with vector
+// loads, where storage-buffer reads go lane by lane (measured on llvmpipe 22.3).
 layout(binding = 1) uniform samplerBuffer k_tex;
 layout(binding = 2) uniform samplerBuffer v_tex;
-#define LOAD_K(i) texelFetch(k_tex, int(i)).r
-#define LOAD_V(i) texelFetch(v_tex, int(i)).r
+#define KV_VEC vec4
+#define KV_WIDTH 4u
+#define LOAD_K(e) texelFetch(k_tex, int((e) / 4u))
+#define LOAD_V(e) texelFetch(v_tex, int((e) / 4u))
+#define COMPONENT(x, c) x[c]
+#define LOAD_K1(e) 0.0
+#define LOAD_V1(e) 0.0
+#elif VKATTN_TEXEL == 1
+// R32F uniform texel buffers (head dims that are not multiples of 4 lanes' vec4s).
+layout(binding = 1) uniform samplerBuffer k_tex;
+layout(binding = 2) uniform samplerBuffer v_tex;
+#define KV_VEC float
+#define KV_WIDTH 1u
+#define LOAD_K(e) texelFetch(k_tex, int(e)).r
+#define LOAD_V(e) texelFetch(v_tex, int(e)).r
+#define COMPONENT(x, c) x
+#define LOAD_K1(e) LOAD_K(e)
+#define LOAD_V1(e) LOAD_V(e)
 #else
 layout(std430, binding = 1) readonly buffer KBuffer { float k_data[]; };
 layout(std430, binding = 2) readonly buffer VBuffer { float v_data[]; };
-#define LOAD_K(i) k_data[i]
-#define LOAD_V(i) v_data[i]
+#define KV_VEC float
+#define KV_WIDTH 1u
+#define LOAD_K(e) k_data[e]
+#define LOAD_V(e) v_data[e]
+#define COMPONENT(x, c) x
+#define LOAD_K1(e) k_data[e]
+#define LOAD_V1(e) v_data[e]
 #endif
 layout(std430, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
 layout(std430, binding = 5) writeonly buffer OBuffer { float o_data[]; };
 layout(std430, binding = 6) writeonly buffer LseBuffer { float lse_data[]; };
 
-// Workgroup-wide key bounds: [lo_min, hi_max) is every key some row may see; inside
-// [lo_max, hi_min) every row sees every key, so per-element checks can be skipped.
+// Workgroup-wide key bounds: [lo_min, hi_max) is every key some row may see.
 shared int s_lo_min;
 shared int s_hi_max;
-shared int s_lo_max;
-shared int s_hi_min;
 
 void main() {
   const uint group = p.heads_q / p.heads_kv;
@@ -83,12 +121,13 @@ void main() {
   const uint b = bkv / p.heads_kv;
   const uint kv_head = bkv % p.heads_kv;
   const uint kv_len = (p.flags & VKATTN_FLAG_KV_LENS) != 0u ? uint(kv_lens[b]) : p.len_kv;
-  const bool has_mask = (p.flags & VKATTN_FLAG_MASK) != 0u;
   const uint rows_total = p.batch * p.heads_q * p.len_q;
 
   bool row_ok[ROWS];
   uint row_i[ROWS];
   uint row_h[ROWS];
+  int row_lo[ROWS];  // visible keys of each row: [row_lo, row_hi), the interval key_visible()
+  int row_hi[ROWS];  // allows; empty for padding rows
   float q[ROWS][DK];
   float acc[ROWS][DV];
   float m[ROWS];
@@ -97,8 +136,6 @@ void main() {
   if (gl_LocalInvocationIndex == 0u) {
     s_lo_min = int(kv_len);
     s_hi_max = 0;
-    s_lo_max = 0;
-    s_hi_min = int(kv_len);
   }
   barrier();  // the initial bounds must be visible before any invocation narrows them
 
@@ -115,28 +152,23 @@ void main() {
     // Scale folded into q: one multiply per element instead of one per score.
     [[unroll]] for (uint d = 0u; d < DK; ++d) q[r][d] = row_ok[r] ? q_data[q_base + d] * p.scale : 0.0;
     [[unroll]] for (uint d = 0u; d < DV; ++d) acc[r][d] = 0.0;
-    if (row_ok[r]) {
-      // Visible keys of this row: the interval key_visible() allows.
-      int diag = int(row_i[r]);
-      if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
-      int lo = 0;
-      int hi = int(kv_len);
-      if (p.causal != VKATTN_CAUSAL_NONE) hi = min(hi, diag + 1);
-      if (p.window_right >= 0) hi = min(hi, diag + p.window_right + 1);
-      if (p.window_left >= 0) lo = max(lo, diag - p.window_left);
-      if (lo >= hi) { lo = int(kv_len); hi = 0; }  // empty row: must not widen the union
-      atomicMin(s_lo_min, lo);
-      atomicMax(s_hi_max, hi);
-      atomicMax(s_lo_max, lo);
-      atomicMin(s_hi_min, hi);
-    }
+    int diag = int(row_i[r]);
+    if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
+    int lo = 0;
+    int hi = int(kv_len);
+    if (p.causal != VKATTN_CAUSAL_NONE) hi = min(hi, diag + 1);
+    if (p.window_right >= 0) hi = min(hi, diag + p.window_right + 1);
+    if (p.window_left >= 0) lo = max(lo, diag - p.window_left);
+    if (lo >= hi || !row_ok[r]) { lo = int(kv_len); hi = 0; }  // empty: must not widen the union
+    row_lo[r] = lo;
+    row_hi[r] = hi;
+    atomicMin(s_lo_min, lo);
+    atomicMax(s_hi_max, hi);
   }
   barrier();  // all rows' bounds are in shared memory
 
   int lo = s_lo_min;
   int hi = s_hi_max;
-  const int full_lo = s_lo_max;
-  const int full_hi = s_hi_min;
   if (gl_NumWorkGroups.z > 1u && hi > lo) {
     // Block-aligned slice of the visible range for this split.
     const int blocks = (hi - lo + int(KEY_BLOCK) - 1) / int(KEY_BLOCK);
@@ -148,58 +180,81 @@ void main() {
 
   const uint kv_base = bkv * p.len_kv;
   const uint lane = SHUFFLE_LOADS ? gl_SubgroupInvocationID : 0u;
+  const uint CHUNK = SG * KV_WIDTH;  // head-dim elements one shuffle-shared load covers
+  // The loop body has no data-dependent branches: CPU drivers run both sides of a branch
+  // under a lane mask (and even skip nothing on a uniform one), so visibility, the empty
+  // row and the rescale are arithmetic and selects.
   for (int j0 = lo; j0 < hi; j0 += int(KEY_BLOCK)) {
-    const bool all_visible = j0 >= full_lo && j0 + int(KEY_BLOCK) <= full_hi;
+    uint key_row[KEY_BLOCK];  // element offset of each key's row; tail keys repeat the last
+    [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t)
+      key_row[t] = kv_base + min(uint(j0) + t, p.len_kv - 1u);
+
+    // S = (scale·Q)·Kᵀ: d outer, rows inner, so ROWS independent FMA chains per key.
     float s[ROWS][KEY_BLOCK];
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-      [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) s[r][t] = 0.0;
-    // d outer, keys and rows inner: ROWS·KEY_BLOCK independent FMA chains per step.
     [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
-      const uint row = (kv_base + min(uint(j0) + t, p.len_kv - 1u)) * DK;  // tail keys are masked below
-      [[unroll]] for (uint d0 = 0u; d0 < DK; d0 += SG) {
-        const float shared_k = SHUFFLE_LOADS ? LOAD_K(row + d0 + lane) : 0.0;
-        [[unroll]] for (uint dd = 0u; dd < SG; ++dd) {
-          const float kd = SHUFFLE_LOADS ? subgroupShuffle(shared_k, dd) : LOAD_K(row + d0 + dd);
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] = 0.0;
+      [[unroll]] for (uint d0 = 0u; d0 < DK; d0 += CHUNK) {
+        const KV_VEC shared_k = SHUFFLE_LOADS ? LOAD_K(key_row[t] * DK + d0 + lane * KV_WIDTH) : KV_VEC(0.0);
+        [[unroll]] for (uint dd = 0u; dd < CHUNK; ++dd) {
+          const float kd = SHUFFLE_LOADS ? subgroupShuffle(COMPONENT(shared_k, dd % KV_WIDTH), dd / KV_WIDTH)
+                                         : LOAD_K1(key_row[t] * DK + d0 + dd);
           [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] += q[r][d0 + dd] * kd;
         }
       }
     }
+
+    float rescale = 0.0;  // largest |correction - 1| of this invocation's rows
+    float correction[ROWS];
     [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
       float block_max = NEG_INF;
       [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
-        const uint j = uint(j0) + t;
-        float x = apply_softcap(s[r][t]);
-        if (has_mask && j < p.len_kv) x += mask_data[mask_offset(b, row_h[r], row_i[r], j)];
-        if (!row_ok[r] || (!all_visible && !key_visible(row_i[r], j, kv_len))) x = NEG_INF;
+        const int j = j0 + int(t);
+        float x = s[r][t];
+        if ((FEATURES & VKATTN_FEATURE_SOFTCAP) != 0u) x = p.softcap * tanh(x / p.softcap);
+        if ((FEATURES & VKATTN_FEATURE_MASK) != 0u)
+          x += mask_data[mask_offset(b, row_h[r], row_i[r], key_row[t] - kv_base)];
+        x = j >= row_lo[r] && j < row_hi[r] ? x : NEG_INF;
         s[r][t] = x;
         block_max = max(block_max, x);
       }
-      const float m_new = max(m[r], block_max);
-      if (m_new == NEG_INF) {
-        // Nothing visible yet: p = 0 for the whole block, and exp(-inf - -inf) would be NaN.
-        [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) s[r][t] = 0.0;
-      } else {
-        const float correction = exp(m[r] - m_new);
-        l[r] *= correction;
-        // The running max rarely moves after the first keys: skip the rescale when no lane
-        // of the subgroup needs it (a uniform branch, so no masked execution of the body).
-        if (subgroupAny(correction != 1.0)) {
-          [[unroll]] for (uint d = 0u; d < DV; ++d) acc[r][d] *= correction;
-        }
-        [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
-          s[r][t] = exp(s[r][t] - m_new);
-          l[r] += s[r][t];
-        }
-        m[r] = m_new;
+      // Lazy rescaling: the reference max m only moves when a score exceeds it by more than
+      // RESCALE_SLACK, so the accumulator is rescaled a few times per row instead of
+      // whenever the max creeps up. Exact either way (acc and l share m); also covers
+      // m = -inf (the first visible key).
+      const bool move = block_max > m[r] + RESCALE_SLACK;
+      const float m_new = move ? block_max : m[r];
+      // Nothing visible yet: subtract 0, not -inf (-inf - -inf is NaN); every p is then 0.
+      const float m_use = m_new == NEG_INF ? 0.0 : m_new;
+      correction[r] = move ? fast_exp(m[r] - m_use) : 1.0;
+      rescale = max(rescale, abs(correction[r] - 1.0));
+      l[r] *= correction[r];
+      [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
+        s[r][t] = fast_exp(s[r][t] - m_use);
+        l[r] += s[r][t];
       }
+      m[r] = m_new;
     }
-    [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
-      const uint row = (kv_base + min(uint(j0) + t, p.len_kv - 1u)) * DV;
-      [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += SG) {
-        const float shared_v = SHUFFLE_LOADS ? LOAD_V(row + d0 + lane) : 0.0;
-        [[unroll]] for (uint dd = 0u; dd < SG; ++dd) {
-          const float vd = SHUFFLE_LOADS ? subgroupShuffle(shared_v, dd) : LOAD_V(row + d0 + dd);
-          [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r][d0 + dd] += s[r][t] * vd;
+    // Rarely needed after the first block; GPUs skip it (a uniform branch).
+    if (subgroupAny(rescale != 0.0)) {
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r)
+        [[unroll]] for (uint d = 0u; d < DV; ++d) acc[r][d] *= correction[r];
+    }
+
+    // acc += P·V with the head dim outermost: each accumulator element (too many for
+    // registers) is loaded and stored once per block, with the KEY_BLOCK terms summed between.
+    [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += CHUNK) {
+      KV_VEC shared_v[KEY_BLOCK];
+      [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t)
+        shared_v[t] = SHUFFLE_LOADS ? LOAD_V(key_row[t] * DV + d0 + lane * KV_WIDTH) : KV_VEC(0.0);
+      [[unroll]] for (uint dd = 0u; dd < CHUNK; ++dd) {
+        float vd[KEY_BLOCK];
+        [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t)
+          vd[t] = SHUFFLE_LOADS ? subgroupShuffle(COMPONENT(shared_v[t], dd % KV_WIDTH), dd / KV_WIDTH)
+                                : LOAD_V1(key_row[t] * DV + d0 + dd);
+        [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+          float a = acc[r][d0 + dd];
+          [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) a += s[r][t] * vd[t];
+          acc[r][d0 + dd] = a;
         }
       }
     }

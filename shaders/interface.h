@@ -18,6 +18,12 @@ using uint = std::uint32_t;
 #define VKATTN_SPEC_HEAD_DIM 4        // padded head dim for kernels that keep rows in registers
 #define VKATTN_SPEC_SPLIT 5           // kernel-specific (e.g. KV splits)
 #define VKATTN_SPEC_HEAD_DIM_V 6      // padded value head dim for kernels that keep rows in registers
+#define VKATTN_SPEC_FEATURES 7        // VKATTN_FEATURE_* bits compiled into a pipeline
+
+// Specialization bits of VKATTN_SPEC_FEATURES: per-score work a pipeline includes. Compiled
+// in or out rather than branched on, because CPU drivers execute both sides of every branch.
+#define VKATTN_FEATURE_MASK 1u
+#define VKATTN_FEATURE_SOFTCAP 2u
 
 // AttentionParams::causal
 #define VKATTN_CAUSAL_NONE 0u

@@ -6,5 +6,5 @@ vkattn_add_shader(TARGET vkattn_vulkan NAME softmax      SOURCE ${_s}/softmax.co
 vkattn_add_shader(TARGET vkattn_vulkan NAME weighted_sum SOURCE ${_s}/weighted_sum.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn   SOURCE ${_s}/flash_attn.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4)
 vkattn_add_shader(TARGET vkattn_vulkan NAME combine      SOURCE ${_s}/combine.comp)
-vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode SOURCE ${_s}/flash_decode.comp)

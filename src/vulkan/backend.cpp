@@ -359,10 +359,12 @@ class VulkanBackend final : public BackendImpl {
         if (fshape.texel) {
           for (const vulkan::Binding* b : {&k_b, &v_b})
             views.emplace_back(st.dev->device,
-                               vk::BufferViewCreateInfo{.buffer = b->buffer,
-                                                        .format = vk::Format::eR32Sfloat,
-                                                        .offset = 0,
-                                                        .range = b->bytes});
+                               vk::BufferViewCreateInfo{
+                                   .buffer = b->buffer,
+                                   .format = fshape.texel == 4 ? vk::Format::eR32G32B32A32Sfloat
+                                                               : vk::Format::eR32Sfloat,
+                                   .offset = 0,
+                                   .range = b->bytes});
           k_in.view = *views[0];
           v_in.view = *views[1];
         }

@@ -21,9 +21,7 @@ constexpr std::uint64_t kLoopBudget = 60000;
 
 }  // namespace
 
-std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
-  return s.decode ? s.rows : s.wg * s.rows;
-}
+std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept { return s.wg * s.rows; }
 
 std::uint32_t padded_head_dim(std::int64_t d) noexcept {
   // Multiples of 16 (a multiple of the shader's SG) up to 64, then of 32: at most 10
@@ -44,10 +42,12 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   s.sg = s.shuffle_loads ? subgroup : 16;
   if (cpu_device) {
     // CPU drivers run one workgroup per thread: a single subgroup needs no barriers. Every
-    // broadcast K/V element feeds `rows` FMAs per lane; measured on lavapipe (D=64 prefill,
-    // docs/performance.md): 1 row 1.5, 2 rows 2.1, 4 rows 3.5, 8 rows 4.9 GFLOP/s, with two
-    // keys per step halving the softmax bookkeeping.
+    // broadcast K/V element feeds `rows` FMAs per lane (more rows: fewer loads per FMA), and
+    // four keys per step load and store each accumulator element once per four keys
+    // (measured on lavapipe, D=128 prefill: 4 keys 27% faster than 2; docs/performance.md).
     // Few rows per KV head (decode) must not leave lanes idle: rows shrink to what there is.
+    // Decode runs this kernel too: with lanes over rows it beat a lanes-over-head-dim kernel
+    // 3-4x on lavapipe even with most lanes idle (MHA decode: 1 of 8 lanes busy).
     s.wg = subgroup;
     const std::uint64_t rows_per_head = static_cast<std::uint64_t>(p.group() * p.len_q);
     s.rows = 1;
@@ -57,7 +57,7 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     while (s.rows < std::min<std::uint32_t>(8, max_rows) &&
            std::uint64_t{s.wg} * s.rows < rows_per_head)
       s.rows *= 2;
-    s.key_block = 2;
+    s.key_block = 4;
   } else {
     // GPUs: several subgroups per workgroup to hide latency; one row per invocation keeps
     // the register file (q, acc: dk + dv floats) within bounds.
@@ -65,18 +65,6 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
                                    device.limits.maxComputeWorkGroupInvocations);
     s.rows = 1;
     s.key_block = 2;
-  }
-  const std::uint64_t decode_rows = static_cast<std::uint64_t>(p.group() * p.len_q);
-  const std::uint32_t column = 4 * subgroup;  // flash_decode.comp: one vec4 per lane per step
-  if (split_kv && s.shuffle_loads && decode_rows <= 8 && s.dk % column == 0 && s.dv % column == 0) {
-    // Decode on a CPU driver: flash_decode.comp splits the head dims over the lanes (small
-    // body, cheap compile; each K/V element loaded once). Measured on lavapipe, Lkv=8192,
-    // D=128: as fast as flash_attn.comp (both bound by llvmpipe's per-lane SSBO loads).
-    s.decode = true;
-    s.wg = subgroup;
-    s.rows = 1;
-    while (s.rows < decode_rows) s.rows *= 2;
-    s.key_block = 1;  // one loop step per key
   }
   s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup),
                                          device.limits.maxComputeWorkGroupInvocations);
@@ -117,12 +105,15 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.workspace_bytes = std::uint64_t{s.splits} * rows_total * s.dv * sizeof(float);
     s.partial_lse_bytes = std::uint64_t{s.splits} * rows_total * sizeof(float);
   }
-  // CPU drivers fetch texels with vector gathers but read storage buffers lane by lane
-  // (llvmpipe 22.3, docs/performance.md); texel buffers are limited to maxTexelBufferElements.
+  // CPU drivers fetch texels with vector loads but read storage buffers lane by lane
+  // (llvmpipe 22.3, docs/performance.md); RGBA32F texels (4 floats a lane) need head dims
+  // that are whole chunks of 4·SG floats. Texel buffers are limited to maxTexelBufferElements.
   const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
-  const auto k_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv) * s.dk;
-  const auto v_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv) * s.dv;
-  s.texel = !s.decode && cpu_device && k_elems <= limit && v_elems <= limit;
+  const auto kv_rows = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv);
+  const std::uint32_t width = s.dk % (4 * s.sg) == 0 && s.dv % (4 * s.sg) == 0 ? 4 : 1;
+  if (s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit) s.texel = width;
+  s.features = (p.mask != detail::MaskKind::none ? VKATTN_FEATURE_MASK : 0u) |
+               (p.softcap > 0.0f ? VKATTN_FEATURE_SOFTCAP : 0u);
   return s;
 }
 
@@ -131,14 +122,13 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const vk::raii::CommandBuffer& cmd, const detail::Problem& p,
                                       const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
-  const PipelineRef flash =
-      s.decode
-          ? pipelines.get(
-                {gpu::ShaderId::flash_decode, 7, SpecValues{s.wg, s.rows, 0, 0, s.dk, 0, s.dv}})
-          : pipelines.get(
-                {s.texel ? gpu::ShaderId::flash_attn_texel : gpu::ShaderId::flash_attn, 7,
-                 SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u, s.dv},
-                 s.texel ? 0b110u : 0u});
+  const PipelineRef flash = pipelines.get({s.texel == 4   ? gpu::ShaderId::flash_attn_texel4
+                                           : s.texel == 1 ? gpu::ShaderId::flash_attn_texel
+                                                          : gpu::ShaderId::flash_attn,
+                                           7,
+                                           SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk,
+                                                      s.shuffle_loads ? 1u : 0u, s.dv, s.features},
+                                           s.texel != 0 ? 0b110u : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};
   if (split) {

@@ -20,10 +20,11 @@ struct FlashShape {
   std::uint32_t key_block = 0;  // keys per online-softmax step
   std::uint32_t sg = 0;         // lanes that share one K/V row load (SG in the shader)
   bool shuffle_loads = false;   // K/V rows loaded cooperatively and broadcast by subgroupShuffle
-  bool texel = false;           // K/V read through uniform texel buffers (flash_attn_texel)
+  std::uint32_t texel = 0;      // K/V read through uniform texel buffers of this many floats
+                                // per texel (1: flash_attn_texel, 4: flash_attn_texel4); 0: storage
+  std::uint32_t features = 0;   // VKATTN_FEATURE_* compiled into the pipeline
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
-  bool decode = false;       // flash_decode.comp (lanes over keys) instead of flash_attn.comp
   std::uint32_t splits = 1;  // slices of the key range (> 1: partials + combine)
   std::uint32_t combine_wg = 0;
   std::uint64_t workspace_bytes = 0;    // partial O [splits, rows, dv] when splits > 1
