@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Attention benchmarks: named shape sets × backends × forced kernels, reported as FLOP/s
 // (4·B·Hq·Lq·Lkv·D, causal counts the visible fraction) and bytes/s (Q, K, V read, O written).
+// Time, FLOP/s and bytes/s are host end-to-end (pack, upload, dispatch, wait, download,
+// unpack). Where the device has timestamp queries, `gpu_ms` and `gpu_FLOP/s` add the time
+// the kernels took on the device (Context::last_call_stats), so the two can be compared.
 //
 //   build/vkattn_bench --benchmark_filter=prefill --benchmark_format=json
 #include <benchmark/benchmark.h>
@@ -111,7 +114,14 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
     state.SkipWithError(why.c_str());
     return;
   }
-  for (auto _ : state) ctx.attention(desc, in, out);
+  double gpu_seconds = 0.0;
+  bool gpu_timed = true;
+  for (auto _ : state) {
+    ctx.attention(desc, in, out);
+    const std::optional<double> gpu = ctx.last_call_stats().gpu_seconds;
+    gpu_timed = gpu_timed && gpu.has_value();
+    gpu_seconds += gpu.value_or(0.0);
+  }
 
   const double flops = 4.0 * static_cast<double>(s.b * s.hq * s.lq) * static_cast<double>(s.lkv) *
                        static_cast<double>(s.d) * visible_fraction(s);
@@ -120,6 +130,12 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] =
       benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  // Plain values, not Google Benchmark rates: those divide by the host time.
+  if (gpu_timed && gpu_seconds > 0.0) {
+    const double iterations = static_cast<double>(state.iterations());
+    state.counters["gpu_ms"] = 1e3 * gpu_seconds / iterations;
+    state.counters["gpu_FLOP/s"] = flops * iterations / gpu_seconds;
+  }
   state.SetLabel(ctx.device().name + " | " + ctx.plan(desc).reason);
 }
 

@@ -60,6 +60,7 @@ Result run_cli(const std::vector<std::string>& args) {
   std::vector<std::string> all{VKATTN_CLI_PATH};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(all.size() + 1);
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
@@ -265,7 +266,7 @@ void check_scenario(const Scenario& s, const std::vector<std::string>& backend_a
                     << describe(args, r);
 
   const auto check_f32 = [&](const char* name, const std::vector<float>& want,
-                             std::vector<std::int64_t> shape) {
+                             const std::vector<std::int64_t>& shape) {
     const npy::Array a = npy::read(dir.file(name));
     EXPECT_EQ(a.type, npy::Type::f32) << name;
     ASSERT_EQ(a.shape, shape) << name;

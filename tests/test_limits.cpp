@@ -146,6 +146,47 @@ TEST_F(VulkanLimits, ProbabilitiesPastDeviceMemoryAreRefusedAndContextStaysUsabl
   RecordProperty("error", e.what());
 }
 
+// The smallest limit on the one host-visible buffer P is read back through, with the name
+// the backend's message uses for it (checked in this order, so ties go to the first).
+struct ReadbackLimit {
+  std::uint64_t bytes;
+  std::string name;
+  ErrorCode code;
+};
+ReadbackLimit readback_limit(const DeviceInfo& d) {
+  ReadbackLimit limit{d.host_visible_heap, "host-visible heap", ErrorCode::out_of_memory};
+  const auto consider = [&](std::uint64_t bytes, const char* name) {
+    if (bytes != 0 && bytes <= limit.bytes) limit = {bytes, name, ErrorCode::unsupported};
+  };
+  // Reverse order of the backend's checks, so `<=` leaves the first of equal limits.
+  consider(d.max_allocation_size, "maxMemoryAllocationSize");
+  consider(d.max_buffer_size, "maxBufferSize");
+  return limit;
+}
+
+// P of [1, 1, Lq, 16384] f32 sized from the device's own limits: the planner accepts it at
+// the limit and refuses it one row past, naming the limit, before any allocation (a buffer
+// past maxBufferSize or an allocation past maxMemoryAllocationSize would be invalid usage).
+TEST_F(VulkanLimits, ProbabilitiesPastTheReadbackLimitAreRefusedByThePlanner) {
+  const ReadbackLimit limit = readback_limit(ctx_->device());
+  ASSERT_GT(limit.bytes, 0u) << "the device reports no host-visible heap";
+  constexpr std::int64_t kLenKv = 16384;
+  const auto rows = static_cast<std::int64_t>(limit.bytes / (kLenKv * sizeof(float)));
+  const Plan at_limit = ctx_->plan(plain_desc(rows, kLenKv, 1), true);
+  EXPECT_EQ(at_limit.kernel, Kernel::three_pass) << at_limit.reason;
+  try {
+    (void)ctx_->plan(plain_desc(rows + 1, kLenKv, 1), true);
+    ADD_FAILURE() << "P of " << (rows + 1) << "x" << kLenKv << " floats passed " << limit.name
+                  << " = " << limit.bytes << " bytes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), limit.code) << e.what();
+    EXPECT_NE(std::string(e.what()).find(limit.name), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("probabilities"), std::string::npos) << e.what();
+  }
+  // Without P the same problem needs no readback buffer.
+  EXPECT_NO_THROW((void)ctx_->plan(plain_desc(rows + 1, kLenKv, 1), false));
+}
+
 // A device allocation failure (injected: lavapipe's memory is the host's, so a real one
 // cannot be provoked without a valid-usage violation) on a fresh context, whose buffer cache
 // is empty so the call must allocate. Works under ASan too: nothing fails in operator new.

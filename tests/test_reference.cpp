@@ -368,6 +368,7 @@ std::vector<double> plain_softmax(const std::vector<double>& s) {
   double z = 0.0;
   for (double x : s) z += std::exp(x);
   std::vector<double> p;
+  p.reserve(s.size());
   for (double x : s) p.push_back(std::exp(x) / z);
   return p;
 }

@@ -33,6 +33,7 @@ AttentionDesc shape_for(int t, int c) {
 std::vector<std::string> hammer(Context& ctx) {
   std::vector<std::string> failures(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&ctx, &failures, t] {
       try {

@@ -31,6 +31,11 @@ TEST_F(VulkanDevice, ListsDevicesWithSaneLimits) {
     EXPECT_GE(d.max_workgroup_invocations, 128u);
     EXPECT_GE(d.max_storage_buffer_range, 1u << 27);
     EXPECT_GE(d.max_push_constants, 128u);
+    EXPECT_GE(d.max_allocation_size, std::uint64_t{1} << 30);  // maintenance3's minimum
+    if (d.max_buffer_size != 0) {
+      EXPECT_GE(d.max_buffer_size, std::uint64_t{1} << 30);  // maintenance4's minimum
+    }
+    EXPECT_GT(d.host_visible_heap, 0u) << "every device has host-visible memory";
     if (d.timestamps) {
       EXPECT_GT(d.timestamp_period_ns, 0.0f);
     }

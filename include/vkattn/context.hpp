@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,9 +54,16 @@ struct DeviceInfo {
   std::uint32_t max_push_constants = 0;         ///< maxPushConstantsSize, bytes.
   bool shader_float16 = false;                  ///< shaderFloat16 feature.
   bool storage_16bit = false;                   ///< storageBuffer16BitAccess feature.
-  bool timestamps = false;                      ///< Compute-queue timestamp queries.
-  float timestamp_period_ns = 0.0f;
-  unsigned threads = 1;  ///< Worker threads (cpu backend).
+  /// The compute queue writes timestamps (timestampValidBits > 0), so calls report GPU time
+  /// in CallStats::gpu_seconds.
+  bool timestamps = false;
+  float timestamp_period_ns = 0.0f;  ///< Nanoseconds per timestamp tick.
+  /// maxBufferSize (Vulkan 1.3 / VK_KHR_maintenance4), bytes; 0 when the device does not
+  /// report it.
+  std::uint64_t max_buffer_size = 0;
+  std::uint64_t max_allocation_size = 0;  ///< maxMemoryAllocationSize (Vulkan 1.1), bytes.
+  std::uint64_t host_visible_heap = 0;    ///< Largest host-visible memory heap, bytes.
+  unsigned threads = 1;                   ///< Worker threads (cpu backend).
 };
 
 /// The planner's decision for one problem on one backend.
@@ -64,6 +72,19 @@ struct Plan {
   std::string reason;                  ///< One line, e.g. "three-pass: probabilities requested".
   std::int64_t rows_per_chunk = 0;     ///< Query rows per chunk (three-pass).
   std::uint64_t workspace_bytes = 0;   ///< Device workspace the plan allocates.
+};
+
+/// Timing of one `Context::attention` call.
+struct CallStats {
+  /// Time on the device between the inputs having arrived and the kernels having finished
+  /// (timestamp queries; three-pass includes copying P out of its workspace), in seconds.
+  /// Empty on the CPU backend, on devices whose compute queue has no timestamps
+  /// (`DeviceInfo::timestamps`), and before the first successful call.
+  std::optional<double> gpu_seconds;
+  /// Host wall-clock time of the whole call as the caller saw it: validation, planning,
+  /// packing and upload, submission, waiting, download and unpacking (and waiting for other
+  /// threads' calls on the same Context), in seconds. 0 before the first successful call.
+  double host_seconds = 0.0;
 };
 
 /// A backend bound to one device. Move-only. Calls on one Context are serialised
@@ -96,6 +117,11 @@ class Context {
   /// Computes softmax(scale·QKᵀ + masks)·V. Validates everything first; on error nothing
   /// is written. @throws Error.
   void attention(const AttentionDesc& desc, const AttentionInputs& in, const AttentionOutputs& out);
+
+  /// Timing of the most recent `attention` call on this Context; a call that threw resets it
+  /// to `CallStats{}`. With several threads sharing the Context, the most recent call to
+  /// finish. Never throws.
+  [[nodiscard]] CallStats last_call_stats() const noexcept;
 
   class Impl;
 

@@ -42,6 +42,11 @@ void print_limits(const DeviceInfo& d) {
   std::printf("      maxStorageBufferRange     %s\n",
               bytes_text(d.max_storage_buffer_range).c_str());
   std::printf("      push constants            %u bytes\n", d.max_push_constants);
+  // The limits on the one buffer the probabilities are read back through.
+  std::printf("      maxBufferSize             %s\n",
+              d.max_buffer_size != 0 ? bytes_text(d.max_buffer_size).c_str() : "not reported");
+  std::printf("      maxMemoryAllocationSize   %s\n", bytes_text(d.max_allocation_size).c_str());
+  std::printf("      host-visible heap         %s\n", bytes_text(d.host_visible_heap).c_str());
   std::printf("      shaderFloat16             %s\n", yes_no(d.shader_float16));
   std::printf("      16-bit storage            %s\n", yes_no(d.storage_16bit));
   if (d.timestamps)

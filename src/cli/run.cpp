@@ -135,6 +135,7 @@ int run_command(const RunArgs& args) {
   if (args.lse_out) pending[next++].write(lse.data(), lse.size() * sizeof(float));
   if (args.probs_out) pending[next++].write(probs.data(), probs.size() * sizeof(float));
   std::vector<StagedFile> files;
+  files.reserve(pending.size());
   for (auto& p : pending) files.push_back(std::move(p.file));
   commit_all(files);
   return kExitOk;

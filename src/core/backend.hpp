@@ -5,6 +5,7 @@
 // and never re-decide semantics.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/problem.hpp"
@@ -20,6 +21,11 @@ class BackendImpl {
   virtual ~BackendImpl() = default;
 
   [[nodiscard]] virtual const DeviceInfo& info() const noexcept = 0;
+  // GPU time of the kernels of the last run() that completed; nullopt when there is none or
+  // the backend cannot measure it (CPU, queues without timestamps).
+  [[nodiscard]] virtual std::optional<double> last_gpu_seconds() const noexcept {
+    return std::nullopt;
+  }
   // Decides the kernel for `problem`; `forced` != automatic pins it or throws
   // Error{unsupported} with the reason it cannot run.
   [[nodiscard]] virtual Plan plan(const Problem& problem, Kernel forced) const = 0;

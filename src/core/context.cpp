@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Context: picks a backend once, then every call flows validate -> plan -> run.
+#include <chrono>
 #include <mutex>
 #include <new>
 #include <utility>
@@ -18,7 +19,8 @@ class Context::Impl {
   Kernel forced;
   // Backends own one queue, one command pool and reusable buffers: calls are serialised so a
   // Context can be shared between threads (documented on Context).
-  std::mutex mutex;
+  mutable std::mutex mutex;
+  CallStats last;  // guarded by `mutex`
 };
 
 namespace {
@@ -72,12 +74,28 @@ Plan Context::plan(const AttentionDesc& desc, bool want_probs) const {
 
 void Context::attention(const AttentionDesc& desc, const AttentionInputs& in,
                         const AttentionOutputs& out) {
-  translating_bad_alloc([&] {
-    const detail::Problem problem = detail::validate_call(desc, in, out);
-    const Plan plan = impl_->backend->plan(problem, impl_->forced);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  try {
+    translating_bad_alloc([&] {
+      const detail::Problem problem = detail::validate_call(desc, in, out);
+      const Plan plan = impl_->backend->plan(problem, impl_->forced);
+      std::lock_guard lock(impl_->mutex);
+      impl_->backend->run(problem, plan, in, out);
+      impl_->last.gpu_seconds = impl_->backend->last_gpu_seconds();
+      impl_->last.host_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    });
+  } catch (...) {
+    // Stale numbers from an earlier call would be mistaken for this one's.
     std::lock_guard lock(impl_->mutex);
-    impl_->backend->run(problem, plan, in, out);
-  });
+    impl_->last = CallStats{};
+    throw;
+  }
+}
+
+CallStats Context::last_call_stats() const noexcept {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->last;
 }
 
 }  // namespace vkattn

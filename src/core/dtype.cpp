@@ -10,7 +10,7 @@ namespace vkattn {
 std::size_t size_of(DType t) noexcept {
   switch (t) {
     case DType::f32: return 4;
-    case DType::f16: return 2;
+    case DType::f16:
     case DType::bf16: return 2;
     case DType::boolean: return 1;
   }

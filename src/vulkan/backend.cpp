@@ -8,6 +8,7 @@
 #include <limits>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "vkattn/error.hpp"
 #include "vulkan/device.hpp"
 #include "vulkan/flash.hpp"
+#include "vulkan/gpu_timer.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
 #include "vulkan/three_pass.hpp"
@@ -112,6 +114,29 @@ void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv,
   }
 }
 
+// The probabilities come back through one host-visible buffer of `bytes` in one allocation:
+// refuse up front what no vkCreateBuffer / vkAllocateMemory could satisfy (calling them would
+// be invalid usage) rather than fail inside the driver.
+void check_readback(std::uint64_t bytes, const DeviceInfo& info) {
+  const auto refuse = [&](ErrorCode code, const char* limit, std::uint64_t value) {
+    throw Error(code, "the attention probabilities need " + mib(bytes) +
+                          " in one host-visible buffer, above " + limit + " " + mib(value));
+  };
+  if (info.max_buffer_size != 0 && bytes > info.max_buffer_size)
+    refuse(ErrorCode::unsupported, "maxBufferSize", info.max_buffer_size);
+  if (info.max_allocation_size != 0 && bytes > info.max_allocation_size)
+    refuse(ErrorCode::unsupported, "maxMemoryAllocationSize", info.max_allocation_size);
+  if (bytes > info.host_visible_heap)
+    refuse(ErrorCode::out_of_memory, "the largest host-visible heap", info.host_visible_heap);
+}
+
+// The smaller of the known single-buffer limits; 0 when the device reports neither.
+vk::DeviceSize largest_buffer(const DeviceInfo& info) {
+  const std::uint64_t a = info.max_buffer_size, b = info.max_allocation_size;
+  if (a == 0 || b == 0) return a + b;
+  return std::min(a, b);
+}
+
 vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
   const vk::DescriptorPoolSize size{.type = vk::DescriptorType::eStorageBuffer,
                                     .descriptorCount = 64};
@@ -127,7 +152,7 @@ vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
 struct State {
   explicit State(std::unique_ptr<vulkan::Device> device)
       : dev(std::move(device)),
-        memory(dev->physical, dev->device),
+        memory(dev->physical, dev->device, largest_buffer(dev->info)),
         pipelines(dev->device, dev->info.max_push_constants),
         commands(
             dev->device,
@@ -140,7 +165,8 @@ struct State {
                                                         .commandBufferCount = 1})
                           .front())),
         fence(dev->device, vk::FenceCreateInfo{}),
-        descriptors(make_descriptor_pool(dev->device)) {}
+        descriptors(make_descriptor_pool(dev->device)),
+        timer(*dev) {}
 
   std::unique_ptr<vulkan::Device> dev;  // first: destroyed after everything made from it
   vulkan::Memory memory;
@@ -149,6 +175,7 @@ struct State {
   vk::raii::CommandBuffer cmd;
   vk::raii::Fence fence;
   vk::raii::DescriptorPool descriptors;
+  vulkan::GpuTimer timer;
 };
 
 class VulkanBackend;
@@ -207,6 +234,9 @@ class VulkanBackend final : public BackendImpl {
   }
 
   [[nodiscard]] const DeviceInfo& info() const noexcept override { return info_; }
+  [[nodiscard]] std::optional<double> last_gpu_seconds() const noexcept override {
+    return last_gpu_seconds_;
+  }
 
   [[nodiscard]] Plan plan(const Problem& problem, Kernel forced) const override {
     if (!state_)
@@ -216,6 +246,7 @@ class VulkanBackend final : public BackendImpl {
     plan.kernel = kernel;
     if (kernel == Kernel::three_pass) {
       check_storage_range(problem, problem.dim_qk, problem.dim_v, 0, limits_.maxStorageBufferRange);
+      if (problem.want_probs) check_readback(sizes_of(problem, 1, 1).probs, info_);
       const vulkan::ThreePassShape shape = vulkan::plan_three_pass(problem, *state_->dev);
       plan.reason = reason;
       plan.rows_per_chunk = shape.rows_per_chunk;
@@ -277,6 +308,7 @@ class VulkanBackend final : public BackendImpl {
   void run_call(const Problem& p, const Plan& plan, const AttentionInputs& in,
                 const AttentionOutputs& out) {
     State& st = *state_;
+    last_gpu_seconds_.reset();  // a call that fails reports no time
     vulkan::Memory& memory = st.memory;
     const vk::raii::CommandBuffer& cmd = st.cmd;
     const bool fused = plan.kernel != Kernel::three_pass;
@@ -348,6 +380,7 @@ class VulkanBackend final : public BackendImpl {
     // Staged inputs must land before the shaders read them.
     if (staged_inputs)
       barrier(Stage::eTransfer, Stage::eComputeShader, Acc::eTransferWrite, Acc::eShaderRead);
+    st.timer.start(cmd);  // GPU time covers the kernels only, not uploads or downloads
 
     // Texel views of K and V (flash on CPU drivers); they must outlive the submission.
     std::vector<vk::raii::BufferView> views;
@@ -393,6 +426,7 @@ class VulkanBackend final : public BackendImpl {
       return vulkan::record_three_pass(st.dev->device, st.descriptors, st.pipelines, cmd, p, shape,
                                        io);
     }();
+    st.timer.stop(cmd);
 
     // O and LSE (and P copies) are read next by transfers to staging or by the host.
     barrier(Stage::eComputeShader | Stage::eTransfer, Stage::eTransfer | Stage::eHost,
@@ -412,6 +446,7 @@ class VulkanBackend final : public BackendImpl {
     if (waited != vk::Result::eSuccess) {
       throw Error(ErrorCode::vulkan_error, "vkWaitForFences returned " + vk::to_string(waited));
     }
+    last_gpu_seconds_ = st.timer.seconds();
 
     vulkan::unpack_bhld(static_cast<const float*>(o.host()), out.out, dv);
     if (!out.lse.empty()) std::memcpy(out.lse.data(), lse.host(), out.lse.size_bytes());
@@ -422,6 +457,7 @@ class VulkanBackend final : public BackendImpl {
   DeviceInfo info_;
   vk::PhysicalDeviceLimits limits_;
   bool lost_ = false;
+  std::optional<double> last_gpu_seconds_;  // of the last run() that completed
 };
 
 void LiveBackends::release_all() {

@@ -155,7 +155,20 @@ struct Described {
   vk::PhysicalDeviceType type = vk::PhysicalDeviceType::eOther;
   bool usable = false;  // Vulkan >= 1.1 and a compute queue
   std::uint32_t family = 0;
+  std::uint32_t timestamp_valid_bits = 0;
 };
+
+// The largest heap the host can map: where readback buffers (probabilities) live.
+std::uint64_t largest_host_visible_heap(const vk::raii::PhysicalDevice& pd) {
+  const vk::PhysicalDeviceMemoryProperties mem = pd.getMemoryProperties();
+  std::uint64_t largest = 0;
+  for (std::uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
+    const auto& type = mem.memoryTypes[t];
+    if (type.propertyFlags & vk::MemoryPropertyFlagBits::eHostVisible)
+      largest = std::max<std::uint64_t>(largest, mem.memoryHeaps[type.heapIndex].size);
+  }
+  return largest;
+}
 
 Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index) {
   Described d;
@@ -185,9 +198,24 @@ Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index) {
     const auto families = pd.getQueueFamilyProperties();
     // timestampValidBits is the per-queue truth; timestampComputeAndGraphics only promises it
     // for graphics+compute families.
-    info.timestamps = families[*family].timestampValidBits > 0;
+    d.timestamp_valid_bits = families[*family].timestampValidBits;
+    info.timestamps = d.timestamp_valid_bits > 0;
   }
+  info.host_visible_heap = largest_host_visible_heap(pd);
   if (api < kMinApi) return d;
+  // maxMemoryAllocationSize is core in 1.1 (maintenance3). maxBufferSize comes with
+  // VK_KHR_maintenance4 (core in 1.3, but the instance asks for 1.2, so only the extension
+  // makes the query valid); 0 when the device does not have it.
+  info.max_allocation_size =
+      pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceMaintenance3Properties>()
+          .get<vk::PhysicalDeviceMaintenance3Properties>()
+          .maxMemoryAllocationSize;
+  if (has_device_extension(pd, VK_KHR_MAINTENANCE_4_EXTENSION_NAME)) {
+    info.max_buffer_size =
+        pd.getProperties2<vk::PhysicalDeviceProperties2, vk::PhysicalDeviceMaintenance4Properties>()
+            .get<vk::PhysicalDeviceMaintenance4Properties>()
+            .maxBufferSize;
+  }
 
   if (api >= VK_API_VERSION_1_2) {
     const auto chain =
@@ -311,6 +339,7 @@ std::unique_ptr<Device> open_device(const Options& options) {
   dev->limits = all[chosen].limits;
   dev->loop_limited = all[chosen].loop_limited;
   dev->queue_family = all[chosen].family;
+  dev->timestamp_valid_bits = all[chosen].timestamp_valid_bits;
 
   const float priority = 1.0f;
   const vk::DeviceQueueCreateInfo queue_info{

@@ -31,6 +31,8 @@ struct Device {
   vk::raii::Device device = nullptr;
   vk::raii::Queue queue = nullptr;
   std::uint32_t queue_family = 0;
+  // Bits of a timestamp the queue family writes (0: no timestamp queries on this queue).
+  std::uint32_t timestamp_valid_bits = 0;
   vk::PhysicalDeviceLimits limits{};
   DeviceInfo info;
   // llvmpipe ends any shader loop after 65,535 iterations in total per invocation; kernels

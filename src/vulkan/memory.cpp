@@ -30,8 +30,9 @@ vk::DeviceSize round_up(vk::DeviceSize n) {
 void set_force_staging(bool on) noexcept { g_force_staging.store(on); }
 bool force_staging() noexcept { return g_force_staging.load(); }
 
-Memory::Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device)
-    : device_(&device), props_(physical.getMemoryProperties()) {
+Memory::Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device,
+               vk::DeviceSize largest_buffer)
+    : device_(&device), props_(physical.getMemoryProperties()), largest_buffer_(largest_buffer) {
   // Map device buffers directly only when the host-visible device-local heap is as large as
   // the largest device-local heap: the whole of VRAM (UMA, lavapipe, ReBAR), not a 256 MiB BAR.
   vk::DeviceSize largest_local = 0;
@@ -103,7 +104,9 @@ Buffer Memory::create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place pl
 Slot& Memory::get(Role role, vk::DeviceSize bytes, Access access) {
   Slot& slot = slots_[static_cast<std::size_t>(role)];
   if (slot.device.size >= bytes) return slot;
-  const vk::DeviceSize size = round_up(bytes);
+  vk::DeviceSize size = round_up(bytes);
+  // A request that fits one buffer must not be rounded past the limit (invalid usage).
+  if (largest_buffer_ != 0 && bytes <= largest_buffer_) size = std::min(size, largest_buffer_);
   Slot fresh;
   if (access == Access::readback) {
     fresh.device = create(size, BU::eTransferDst, Place::host);

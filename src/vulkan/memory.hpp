@@ -57,7 +57,10 @@ struct Slot {
 
 class Memory {
  public:
-  Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device);
+  // `largest_buffer`: the most bytes one buffer may hold (the smaller of maxBufferSize and
+  // maxMemoryAllocationSize, 0 when neither is known); rounding sizes up never passes it.
+  Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device,
+         vk::DeviceSize largest_buffer);
 
   // The slot for `role`, at least `bytes` large. Reuses the cached buffers when they are big
   // enough; otherwise allocates new ones first and only then frees the old (so a failed
@@ -76,6 +79,7 @@ class Memory {
   const vk::raii::Device* device_;
   vk::PhysicalDeviceMemoryProperties props_{};
   bool direct_ = false;
+  vk::DeviceSize largest_buffer_ = 0;
   std::array<Slot, static_cast<std::size_t>(Role::count)> slots_;
 };
 
