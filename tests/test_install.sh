@@ -40,6 +40,13 @@ exported=$(nm -D --defined-only "$prefix/$libdir/libvkattn.so.0")
 for fn in $(grep -oE '\bvkattn_[a-z0-9_]+\(' "$prefix/include/vkattn/vkattn.h" | tr -d '(' | sort -u); do
   grep -qE " T $fn(@|\$)" <<<"$exported" || fail "libvkattn.so does not export $fn (add it to cmake/vkattn.map)"
 done
+# Internal namespaces stay local (cmake/vkattn.map lists the public C++ API explicitly).
+internal=$(nm -D --defined-only -C "$prefix/$libdir/libvkattn.so.0" | grep -E 'vkattn::(detail|vulkan|gpu)::' || true)
+[ -z "$internal" ] || fail "libvkattn.so exports internal symbols:
+$(head -5 <<<"$internal")"
+for sym in 'vkattn::Context::create' 'vkattn::Context::adopt' 'vkattn::record_attention' 'typeinfo for vkattn::Error'; do
+  grep -qF "$sym" <<<"$(nm -D --defined-only -C "$prefix/$libdir/libvkattn.so.0")" || fail "libvkattn.so does not export $sym"
+done
 grep -q "^prefix=$prefix\$" "$prefix/$libdir/pkgconfig/vkattn.pc" || fail "vkattn.pc prefix is not $prefix"
 
 # Consumers link only what is installed: no build-tree paths.
