@@ -41,9 +41,8 @@ struct HostBuffer {
 
 class App {
  public:
-  static constexpr std::uint32_t kApi = VK_API_VERSION_1_2;
-
-  App() {
+  // `api`: the apiVersion the instance is created with (vkattn must not query past it).
+  explicit App(std::uint32_t api = VK_API_VERSION_1_2) : api_(api) {
     using S = vk::DebugUtilsMessageSeverityFlagBitsEXT;
     using T = vk::DebugUtilsMessageTypeFlagBitsEXT;
     const vk::DebugUtilsMessengerCreateInfoEXT debug{
@@ -51,7 +50,7 @@ class App {
         .messageType = T::eGeneral | T::eValidation | T::ePerformance,
         .pfnUserCallback = &app_on_message};
     const vk::ApplicationInfo app_info{.pApplicationName = "vkattn interop test",
-                                       .apiVersion = kApi};
+                                       .apiVersion = api_};
     const char* layer = "VK_LAYER_KHRONOS_validation";
     const char* ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
     instance = vk::raii::Instance(context, vk::InstanceCreateInfo{.pNext = &debug,
@@ -107,7 +106,7 @@ class App {
     e.device = static_cast<VkDevice>(*device);
     e.queue = static_cast<VkQueue>(*queue);
     e.queue_family = family;
-    e.api_version = kApi;
+    e.api_version = api_;
     return e;
   }
 
@@ -167,6 +166,7 @@ class App {
       throw std::runtime_error("vkWaitForFences failed");
   }
 
+  std::uint32_t api_;
   vk::raii::Context context;
   vk::raii::Instance instance = nullptr;
   vk::raii::DebugUtilsMessengerEXT messenger = nullptr;

@@ -286,6 +286,17 @@ TEST_F(Interop, ARecordingOutlivesItsContext) {
   rc.expect_matches_reference();
 }
 
+TEST_F(Interop, AdoptsAVulkan11Instance) {
+  // The oldest instance vkattn accepts, with its own validation layer: describing the device
+  // and running both entry points stay within what a 1.1 instance allows.
+  const App app11(VK_API_VERSION_1_1);
+  Options o;
+  Context ctx = Context::adopt(app11.external(), o);
+  const Case c = shape(1, 4, 2, 9, 33, 32, 32, 75);
+  expect_ok(c, run_case(ctx, c), Kernel::flash);
+  EXPECT_EQ(record_and_check(app11, ctx, c).kernel, Kernel::flash);
+}
+
 TEST_F(Interop, DestroyingTheContextLeavesTheDeviceUsable) {
   const Case c = shape(1, 2, 2, 12, 24, 32, 32, 81);
   {
