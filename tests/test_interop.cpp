@@ -193,7 +193,8 @@ TEST_F(Interop, HostAttentionRunsOnTheAdoptedDevice) {
   Context ctx = adopt();
   EXPECT_EQ(ctx.device().backend, Backend::vulkan);
   EXPECT_EQ(ctx.device().name, std::string(app().physical.getProperties().deviceName.data()));
-  Case flash = shape(2, 8, 2, 37, 91, 64, 64, 1);
+  // Few rows per KV head and small head dims keep lavapipe's pipeline compiles short.
+  Case flash = shape(2, 8, 2, 5, 91, 32, 32, 1);
   flash.causal = Causal::bottom_right;
   expect_ok(flash, run_case(ctx, flash), Kernel::flash);
   const Case split = shape(1, 8, 2, 1, 1024, 128, 128, 2);
@@ -207,10 +208,10 @@ TEST_F(Interop, HostAttentionRunsOnTheAdoptedDevice) {
 
 TEST_F(Interop, RecordsFlashWithGqaAndCausal) {
   Context ctx = adopt();
-  Case c = shape(2, 8, 2, 37, 91, 64, 64, 11);
+  Case c = shape(2, 8, 2, 5, 91, 32, 32, 11);
   c.causal = Causal::bottom_right;
   EXPECT_EQ(record_and_check(app(), ctx, c).kernel, Kernel::flash);
-  c = shape(1, 4, 4, 65, 129, 16, 48, 12);  // Dk != Dv, both padded sizes
+  c = shape(1, 4, 4, 9, 129, 16, 48, 12);  // Dk != Dv, both padded sizes
   c.causal = Causal::top_left;
   EXPECT_EQ(record_and_check(app(), ctx, c).kernel, Kernel::flash);
 }
