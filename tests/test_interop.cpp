@@ -22,10 +22,13 @@ using ::testing::HasSubstr;
 
 class Interop : public ::testing::Test {
  protected:
+  // One application per test process (instance creation with the layer is slow), destroyed
+  // after the suite like a real application's: everything vkattn made must be gone by then.
   static App& app() {
-    static App* instance = new App;  // one per process: instance creation with layers is slow
-    return *instance;
+    if (!app_) app_ = std::make_unique<App>();
+    return *app_;
   }
+  static void TearDownTestSuite() { app_.reset(); }
   static Context adopt(Kernel kernel = Kernel::automatic) {
     Options o;
     o.kernel = kernel;
@@ -41,6 +44,7 @@ class Interop : public ::testing::Test {
         << ValidationLog::get().since(first_message_);
   }
   std::size_t first_message_ = 0;
+  inline static std::unique_ptr<App> app_;
 };
 
 // One recorded problem: inputs and outputs in one application buffer at aligned, non-zero
