@@ -162,7 +162,8 @@ class VulkanBackend final : public BackendImpl {
   VulkanBackend(const VulkanBackend&) = delete;
   VulkanBackend& operator=(const VulkanBackend&) = delete;
 
-  // Destroys every Vulkan object now (process exit); later calls report the device lost.
+  // Destroys every Vulkan object now (process exit), except what a live Recording still
+  // shares; later calls report the device lost.
   void release() noexcept {
     try {
       // An adopted device's other queues are the application's: waiting on the whole device
