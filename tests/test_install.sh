@@ -24,7 +24,7 @@ libdir=$(sed -n 's/^libdir=\${prefix}\///p' "$(find "$prefix" -name vkattn.pc)")
 for f in "$libdir/libvkattn.a" "$libdir/libvkattn.so.0" "$libdir/libvkattn.so" \
          "$libdir/cmake/vkattn/vkattnConfig.cmake" "$libdir/cmake/vkattn/vkattnConfigVersion.cmake" \
          include/vkattn/vkattn.hpp include/vkattn/types.hpp include/vkattn/context.hpp \
-         include/vkattn/error.hpp include/vkattn/vkattn.h; do
+         include/vkattn/error.hpp include/vkattn/vkattn.h include/vkattn/vulkan_interop.hpp; do
   [ -e "$prefix/$f" ] || fail "missing $f"
 done
 if [ "$expect_cli" = 1 ]; then [ -x "$prefix/bin/vkattn" ] || fail "missing bin/vkattn"; fi
@@ -39,6 +39,13 @@ soname=$(sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p' <<<"$dyn")
 exported=$(nm -D --defined-only "$prefix/$libdir/libvkattn.so.0")
 for fn in $(grep -oE '\bvkattn_[a-z0-9_]+\(' "$prefix/include/vkattn/vkattn.h" | tr -d '(' | sort -u); do
   grep -qE " T $fn(@|\$)" <<<"$exported" || fail "libvkattn.so does not export $fn (add it to cmake/vkattn.map)"
+done
+# Internal namespaces stay local (cmake/vkattn.map lists the public C++ API explicitly).
+internal=$(nm -D --defined-only -C "$prefix/$libdir/libvkattn.so.0" | grep -E 'vkattn::(detail|vulkan|gpu)::' || true)
+[ -z "$internal" ] || fail "libvkattn.so exports internal symbols:
+$(head -5 <<<"$internal")"
+for sym in 'vkattn::Context::create' 'vkattn::Context::adopt' 'vkattn::record_attention' 'typeinfo for vkattn::Error'; do
+  grep -qF "$sym" <<<"$(nm -D --defined-only -C "$prefix/$libdir/libvkattn.so.0")" || fail "libvkattn.so does not export $sym"
 done
 grep -q "^prefix=$prefix\$" "$prefix/$libdir/pkgconfig/vkattn.pc" || fail "vkattn.pc prefix is not $prefix"
 
@@ -70,4 +77,12 @@ make -s -C "$tmp" CFLAGS="-O2 -Werror -Wshadow -Wconversion" all static >"$tmp/c
   || { cat "$tmp/c.log"; fail "build C consumer"; }
 LD_LIBRARY_PATH=$prefix/$libdir "$tmp/consumer_c" || fail "C consumer (shared)"
 "$tmp/consumer_c_static" || fail "C consumer (static)"
+# --- C++ with Vulkan: an application that owns its device and lets vkattn record into its
+# command buffer (examples/interop); it links the Vulkan loader itself, vkattn does not.
+step "interop example (Context::adopt + record_attention)"
+cmake -S "$src/examples/interop" -B "$tmp/interop" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror" >"$tmp/interop.log" \
+  || { cat "$tmp/interop.log"; fail "configure interop example"; }
+cmake --build "$tmp/interop" >>"$tmp/interop.log" 2>&1 || { cat "$tmp/interop.log"; fail "build interop example"; }
+"$tmp/interop/interop" || fail "interop example"
 step "ok"

@@ -16,6 +16,11 @@
 
 namespace vkattn {
 
+struct ExternalVulkan;  // vkattn/vulkan_interop.hpp
+namespace detail {
+struct ContextAccess;
+}
+
 /// How a Context is created. Environment overrides are applied by `from_environment`.
 struct Options {
   Backend backend = Backend::automatic;  ///< Which backend to use.
@@ -98,6 +103,16 @@ class Context {
   ///         Error{invalid_argument} when `device` matches nothing.
   [[nodiscard]] static Context create(const Options& options = {});
 
+  /// Creates a Vulkan context on the application's own instance, device and queue (declared
+  /// in vkattn/vulkan_interop.hpp, which documents the requirements). The context never
+  /// destroys them. `options.kernel` is honoured; `options.device` must be empty, `backend`
+  /// automatic or vulkan, and `validation` false (the instance's layers and messengers are
+  /// the application's).
+  /// @throws Error{invalid_argument} for a null handle, a queue family out of range or
+  ///         without compute, a physical device not of `instance`, or such options;
+  ///         Error{unsupported} for Vulkan < 1.1.
+  [[nodiscard]] static Context adopt(const ExternalVulkan& external, const Options& options = {});
+
   /// Every Vulkan device the loader reports (empty without a loader). Never throws.
   [[nodiscard]] static std::vector<DeviceInfo> list_devices() noexcept;
 
@@ -127,6 +142,7 @@ class Context {
 
  private:
   explicit Context(std::unique_ptr<Impl> impl);
+  friend struct detail::ContextAccess;  // record_attention (vulkan_interop.hpp) reaches Impl
   std::unique_ptr<Impl> impl_;
 };
 

@@ -6,22 +6,11 @@
 #include <utility>
 
 #include "core/backend.hpp"
+#include "core/context_impl.hpp"
 #include "vkattn/context.hpp"
 #include "vkattn/error.hpp"
 
 namespace vkattn {
-
-class Context::Impl {
- public:
-  Impl(std::unique_ptr<detail::BackendImpl> b, Kernel k) : backend(std::move(b)), forced(k) {}
-
-  std::unique_ptr<detail::BackendImpl> backend;
-  Kernel forced;
-  // Backends own one queue, one command pool and reusable buffers: calls are serialised so a
-  // Context can be shared between threads (documented on Context).
-  mutable std::mutex mutex;
-  CallStats last;  // guarded by `mutex`
-};
 
 namespace {
 
@@ -55,6 +44,16 @@ decltype(auto) translating_bad_alloc(F&& f) {
 Context Context::create(const Options& options) {
   return translating_bad_alloc(
       [&] { return Context(std::make_unique<Impl>(select_backend(options), options.kernel)); });
+}
+
+Context Context::adopt(const ExternalVulkan& external, const Options& options) {
+  if (options.backend == Backend::cpu)
+    throw Error(ErrorCode::invalid_argument,
+                "options.backend=cpu cannot adopt a Vulkan device (use automatic or vulkan)");
+  return translating_bad_alloc([&] {
+    return Context(
+        std::make_unique<Impl>(detail::adopt_vulkan_backend(external, options), options.kernel));
+  });
 }
 
 std::vector<DeviceInfo> Context::list_devices() noexcept { return detail::list_vulkan_devices(); }

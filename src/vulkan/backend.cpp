@@ -15,6 +15,7 @@
 #include "core/backend.hpp"
 #include "vkattn/error.hpp"
 #include "vulkan/device.hpp"
+#include "vulkan/errors.hpp"
 #include "vulkan/flash.hpp"
 #include "vulkan/gpu_timer.hpp"
 #include "vulkan/memory.hpp"
@@ -28,42 +29,7 @@ namespace {
 using vulkan::Access;
 using vulkan::Role;
 
-// Which ErrorCode a failing VkResult maps to.
-ErrorCode code_of(vk::Result r, bool creating) {
-  switch (r) {
-    case vk::Result::eErrorOutOfHostMemory:
-    case vk::Result::eErrorOutOfDeviceMemory:
-    case vk::Result::eErrorOutOfPoolMemory:
-    case vk::Result::eErrorFragmentedPool:
-    case vk::Result::eErrorFragmentation: return ErrorCode::out_of_memory;
-    case vk::Result::eErrorDeviceLost: return ErrorCode::device_lost;
-    case vk::Result::eErrorIncompatibleDriver:
-    case vk::Result::eErrorInitializationFailed:
-    case vk::Result::eErrorLayerNotPresent:
-    case vk::Result::eErrorExtensionNotPresent:
-    case vk::Result::eErrorFeatureNotPresent:
-      // While opening a device these mean "no usable Vulkan here", so automatic falls back.
-      return creating ? ErrorCode::unsupported : ErrorCode::vulkan_error;
-    default: return ErrorCode::vulkan_error;
-  }
-}
-
-// Rethrows the exception in flight as vkattn::Error. vk::SystemError::what() names the call
-// and the result, e.g. "vk::Device::allocateMemory: ErrorOutOfDeviceMemory".
-[[noreturn]] void rethrow_translated(bool creating) {
-  try {
-    throw;
-  } catch (const Error&) {
-    throw;
-  } catch (const vk::SystemError& e) {
-    const auto result = static_cast<vk::Result>(e.code().value());
-    throw Error(code_of(result, creating), std::string("Vulkan call failed: ") + e.what());
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::out_of_memory, "host allocation failed");
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::internal, std::string("vulkan backend: ") + e.what());
-  }
-}
+using vulkan::rethrow_translated;
 
 std::string mib(std::uint64_t bytes) {
   char buf[64];
@@ -130,13 +96,6 @@ void check_readback(std::uint64_t bytes, const DeviceInfo& info) {
     refuse(ErrorCode::out_of_memory, "the largest host-visible heap", info.host_visible_heap);
 }
 
-// The smaller of the known single-buffer limits; 0 when the device reports neither.
-vk::DeviceSize largest_buffer(const DeviceInfo& info) {
-  const std::uint64_t a = info.max_buffer_size, b = info.max_allocation_size;
-  if (a == 0 || b == 0) return a + b;
-  return std::min(a, b);
-}
-
 vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
   const vk::DescriptorPoolSize size{.type = vk::DescriptorType::eStorageBuffer,
                                     .descriptorCount = 64};
@@ -152,7 +111,7 @@ vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
 struct State {
   explicit State(std::unique_ptr<vulkan::Device> device)
       : dev(std::move(device)),
-        memory(dev->physical, dev->device, largest_buffer(dev->info)),
+        memory(dev->physical, dev->device, vulkan::largest_buffer(dev->info)),
         pipelines(dev->device, dev->info.max_push_constants),
         commands(
             dev->device,
@@ -211,7 +170,7 @@ class LiveBackends {
 class VulkanBackend final : public BackendImpl {
  public:
   explicit VulkanBackend(std::unique_ptr<vulkan::Device> device)
-      : state_(std::make_unique<State>(std::move(device))),
+      : state_(std::make_shared<State>(std::move(device))),
         info_(state_->dev->info),
         limits_(state_->dev->limits) {
     LiveBackends::get().add(this);
@@ -223,10 +182,13 @@ class VulkanBackend final : public BackendImpl {
   VulkanBackend(const VulkanBackend&) = delete;
   VulkanBackend& operator=(const VulkanBackend&) = delete;
 
-  // Destroys every Vulkan object now (process exit); later calls report the device lost.
+  // Destroys every Vulkan object now (process exit), except what a live Recording still
+  // shares; later calls report the device lost.
   void release() noexcept {
     try {
-      if (state_) state_->dev->device.waitIdle();
+      // An adopted device's other queues are the application's: waiting on the whole device
+      // would need them synchronised. Every submission of ours was waited for already.
+      if (state_ && !state_->dev->adopted) state_->dev->device.waitIdle();
     } catch (...) {
       // Destruction proceeds even when the device is already lost.
     }
@@ -236,6 +198,14 @@ class VulkanBackend final : public BackendImpl {
   [[nodiscard]] const DeviceInfo& info() const noexcept override { return info_; }
   [[nodiscard]] std::optional<double> last_gpu_seconds() const noexcept override {
     return last_gpu_seconds_;
+  }
+
+  // Aliasing owners: a Recording keeps the whole State (device, pipelines) alive.
+  [[nodiscard]] std::shared_ptr<const vulkan::Device> vulkan_device() const override {
+    return state_ ? std::shared_ptr<const vulkan::Device>(state_, state_->dev.get()) : nullptr;
+  }
+  [[nodiscard]] std::shared_ptr<vulkan::Pipelines> vulkan_pipelines() const override {
+    return state_ ? std::shared_ptr<vulkan::Pipelines>(state_, &state_->pipelines) : nullptr;
   }
 
   [[nodiscard]] Plan plan(const Problem& problem, Kernel forced) const override {
@@ -453,7 +423,7 @@ class VulkanBackend final : public BackendImpl {
     if (probs != nullptr) std::memcpy(out.probs.data(), probs->host(), out.probs.size_bytes());
   }
 
-  std::unique_ptr<State> state_;  // null after release()
+  std::shared_ptr<State> state_;  // null after release(); Recordings may share it
   DeviceInfo info_;
   vk::PhysicalDeviceLimits limits_;
   bool lost_ = false;
@@ -471,6 +441,15 @@ void LiveBackends::release_all() {
 std::unique_ptr<BackendImpl> make_vulkan_backend(const Options& options) {
   try {
     return std::make_unique<VulkanBackend>(vulkan::open_device(options));
+  } catch (...) {
+    rethrow_translated(true);
+  }
+}
+
+std::unique_ptr<BackendImpl> adopt_vulkan_backend(const ExternalVulkan& external,
+                                                  const Options& options) {
+  try {
+    return std::make_unique<VulkanBackend>(vulkan::adopt_device(external, options));
   } catch (...) {
     rethrow_translated(true);
   }

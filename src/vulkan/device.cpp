@@ -170,10 +170,13 @@ std::uint64_t largest_host_visible_heap(const vk::raii::PhysicalDevice& pd) {
   return largest;
 }
 
-Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index) {
+// `instance_api`: the version the instance was created with; structures of newer versions
+// must not be queried through it.
+Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index,
+                   std::uint32_t instance_api = kRequestedApi) {
   Described d;
   const vk::PhysicalDeviceProperties props = pd.getProperties();
-  const std::uint32_t api = std::min(props.apiVersion, kRequestedApi);
+  const std::uint32_t api = std::min({props.apiVersion, kRequestedApi, instance_api});
   DeviceInfo& info = d.info;
   info.backend = Backend::vulkan;
   info.name = props.deviceName.data();
@@ -308,11 +311,37 @@ vk::raii::Context load_loader() {
   }
 }
 
-std::vector<Described> describe_all(const vk::raii::Instance& instance) {
+std::vector<Described> describe_all(const vk::raii::Instance& instance,
+                                    std::uint32_t instance_api = kRequestedApi) {
   vk::raii::PhysicalDevices devices(instance);
   std::vector<Described> all;
-  for (std::uint32_t i = 0; i < devices.size(); ++i) all.push_back(describe(devices[i], i));
+  for (std::uint32_t i = 0; i < devices.size(); ++i)
+    all.push_back(describe(devices[i], i, instance_api));
   return all;
+}
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw Error(ErrorCode::invalid_argument, message);
+}
+
+// What Context::adopt can check before touching the handles.
+void check_external(const ExternalVulkan& e, const Options& options) {
+  if (e.instance == VK_NULL_HANDLE) invalid("ExternalVulkan::instance is null");
+  if (e.physical_device == VK_NULL_HANDLE) invalid("ExternalVulkan::physical_device is null");
+  if (e.device == VK_NULL_HANDLE) invalid("ExternalVulkan::device is null");
+  if (e.queue == VK_NULL_HANDLE) invalid("ExternalVulkan::queue is null");
+  if (e.api_version < kMinApi) {
+    throw Error(ErrorCode::unsupported,
+                "ExternalVulkan::api_version=" + version_string(e.api_version) +
+                    ": vkattn needs an instance created for Vulkan >= 1.1");
+  }
+  if (!options.device.empty())
+    invalid("options.device='" + options.device +
+            "' selects a device, but an adopted context uses ExternalVulkan::physical_device");
+  if (options.validation)
+    invalid(
+        "options.validation is set, but an adopted instance's layers and messengers are "
+        "the application's: enable VK_LAYER_KHRONOS_validation on its instance instead");
 }
 
 }  // namespace
@@ -323,6 +352,45 @@ std::vector<DeviceInfo> enumerate_devices() {
   std::vector<DeviceInfo> out;
   for (auto& d : describe_all(instance)) out.push_back(std::move(d.info));
   return out;
+}
+
+std::unique_ptr<Device> adopt_device(const ExternalVulkan& e, const Options& options) {
+  check_external(e, options);
+  auto dev = std::make_unique<Device>(load_loader());
+  dev->adopted = true;  // from here on the destructor releases, never destroys
+  dev->instance = vk::raii::Instance(dev->context, e.instance);
+
+  const auto all = describe_all(dev->instance, e.api_version);
+  vk::raii::PhysicalDevices devices(dev->instance);
+  std::size_t chosen = devices.size();
+  for (std::size_t i = 0; i < devices.size(); ++i)
+    if (static_cast<VkPhysicalDevice>(*devices[i]) == e.physical_device) chosen = i;
+  if (chosen == devices.size())
+    invalid("ExternalVulkan::physical_device is not a physical device of ExternalVulkan::instance");
+  const Described& d = all[chosen];
+  if (devices[chosen].getProperties().apiVersion < kMinApi) {
+    throw Error(ErrorCode::unsupported, "physical device '" + d.info.name + "' reports Vulkan " +
+                                            d.info.api_version + "; vkattn needs >= 1.1");
+  }
+  const auto families = devices[chosen].getQueueFamilyProperties();
+  if (e.queue_family >= families.size()) {
+    invalid("ExternalVulkan::queue_family=" + std::to_string(e.queue_family) +
+            " is out of range (" + d.info.name + " has " + std::to_string(families.size()) +
+            " queue families)");
+  }
+  if (!(families[e.queue_family].queueFlags & vk::QueueFlagBits::eCompute)) {
+    invalid("ExternalVulkan::queue_family=" + std::to_string(e.queue_family) +
+            " has no VK_QUEUE_COMPUTE_BIT");
+  }
+  dev->physical = std::move(devices[chosen]);
+  dev->info = d.info;
+  dev->info.timestamps = families[e.queue_family].timestampValidBits > 0;
+  dev->limits = d.limits;
+  dev->loop_limited = d.loop_limited;
+  dev->queue_family = e.queue_family;
+  dev->device = vk::raii::Device(dev->physical, e.device);
+  dev->queue = vk::raii::Queue(dev->device, e.queue);
+  return dev;
 }
 
 std::unique_ptr<Device> open_device(const Options& options) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vkattn/context.hpp"
+#include "vkattn/vulkan_interop.hpp"
 #include "vulkan/vk.hpp"
 
 namespace vkattn::vulkan {
@@ -22,6 +23,15 @@ struct MessageSink {
 
 struct Device {
   explicit Device(vk::raii::Context loaded) : context(std::move(loaded)) {}
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  // An adopted instance and device belong to the application: let go of them, don't destroy.
+  ~Device() {
+    if (adopted) {
+      (void)device.release();
+      (void)instance.release();
+    }
+  }
 
   std::unique_ptr<MessageSink> sink;  // outlives the messenger (declared first)
   vk::raii::Context context;          // dlopens libvulkan.so.1
@@ -38,12 +48,21 @@ struct Device {
   // llvmpipe ends any shader loop after 65,535 iterations in total per invocation; kernels
   // whose loop counts grow with the problem must stay under it there.
   bool loop_limited = false;
+  // Instance and device are the application's (Context::adopt): never destroyed, never
+  // waited idle (vkDeviceWaitIdle would need every queue of the application synchronised).
+  bool adopted = false;
 };
 
 // Opens the device `options.device` selects (see Options::device).
 // Throws Error{unsupported} without a loader, device or validation layer; Error{invalid_argument}
 // when a name or index matches nothing; vk::SystemError for failing Vulkan calls.
 [[nodiscard]] std::unique_ptr<Device> open_device(const Options& options);
+
+// Wraps the application's objects (Context::adopt) after checking what can be checked.
+// Throws Error{invalid_argument|unsupported} naming the field; vk::SystemError for failing
+// Vulkan calls.
+[[nodiscard]] std::unique_ptr<Device> adopt_device(const ExternalVulkan& external,
+                                                   const Options& options);
 
 // Every physical device the loader reports, described. Throws like open_device.
 [[nodiscard]] std::vector<DeviceInfo> enumerate_devices();

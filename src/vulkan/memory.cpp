@@ -30,6 +30,12 @@ vk::DeviceSize round_up(vk::DeviceSize n) {
 void set_force_staging(bool on) noexcept { g_force_staging.store(on); }
 bool force_staging() noexcept { return g_force_staging.load(); }
 
+vk::DeviceSize largest_buffer(const DeviceInfo& info) noexcept {
+  const std::uint64_t a = info.max_buffer_size, b = info.max_allocation_size;
+  if (a == 0 || b == 0) return a + b;
+  return std::min(a, b);
+}
+
 Memory::Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device& device,
                vk::DeviceSize largest_buffer)
     : device_(&device), props_(physical.getMemoryProperties()), largest_buffer_(largest_buffer) {

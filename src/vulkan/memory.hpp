@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 
+#include "vkattn/context.hpp"
 #include "vulkan/vk.hpp"
 
 namespace vkattn::vulkan {
@@ -54,6 +55,10 @@ struct Slot {
   }
   [[nodiscard]] bool staged() const noexcept { return staging.size != 0; }
 };
+
+// The smaller of the device's known single-buffer limits (maxBufferSize,
+// maxMemoryAllocationSize); 0 when it reports neither. What Memory's constructor takes.
+[[nodiscard]] vk::DeviceSize largest_buffer(const DeviceInfo& info) noexcept;
 
 class Memory {
  public:

@@ -86,7 +86,7 @@ void write_bindings(const vk::raii::Device& device, vk::DescriptorSet set,
   std::vector<vk::WriteDescriptorSet> writes;
   for (std::uint32_t i = 0; i < bindings.size(); ++i) {
     const Binding& b = bindings[i];
-    infos.push_back({.buffer = b.buffer, .offset = 0, .range = b.bytes});
+    infos.push_back({.buffer = b.buffer, .offset = b.offset, .range = b.bytes});
     vk::WriteDescriptorSet w{.dstSet = set, .dstBinding = i, .descriptorCount = 1};
     if (b.view) {
       w.descriptorType = vk::DescriptorType::eUniformTexelBuffer;

@@ -42,7 +42,8 @@ struct PipelineRef {
 struct Binding {
   vk::Buffer buffer;
   vk::DeviceSize bytes = 0;
-  vk::BufferView view = {};  // set: bound as a uniform texel buffer through this view
+  vk::BufferView view = {};   // set: bound as a uniform texel buffer through this view
+  vk::DeviceSize offset = 0;  // where the bound range starts (application buffers)
 };
 
 // Points binding i of `set` at bindings[i], for i in 0..size-1.
