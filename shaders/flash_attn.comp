@@ -146,7 +146,7 @@ void main() {
     lo = begin;
   }
 
-  const uint kv_base = bkv * p.len_kv;
+  const uint kv_base = bkv * p.kv_stride;
   const uint lane = SHUFFLE_LOADS ? gl_SubgroupInvocationID : 0u;
   for (int j0 = lo; j0 < hi; j0 += int(KEY_BLOCK)) {
     const bool all_visible = j0 >= full_lo && j0 + int(KEY_BLOCK) <= full_hi;

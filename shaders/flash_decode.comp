@@ -113,7 +113,7 @@ void main() {
     lo = begin;
   }
 
-  const uint kv_base = bkv * p.len_kv;
+  const uint kv_base = bkv * p.kv_stride;
   for (int j = lo; j < hi; ++j) {
     const uint kj = uint(j);
     const uint k_row = (kv_base + kj) * DK4 + lane;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vkattn/kv_cache.hpp"
 #include "vkattn/types.hpp"
 
 namespace vkattn {
@@ -96,6 +97,12 @@ class Context {
   /// Computes softmax(scale·QKᵀ + masks)·V. Validates everything first; on error nothing
   /// is written. @throws Error.
   void attention(const AttentionDesc& desc, const AttentionInputs& in, const AttentionOutputs& out);
+
+  /// Creates an empty KV cache in this context's memory (device buffers on Vulkan, host
+  /// memory on the CPU backend) holding `desc.capacity` rows per (batch, KV head).
+  /// @throws Error{invalid_argument} for a malformed desc; Error{unsupported} when a buffer
+  ///         would exceed the device's maxStorageBufferRange; Error{out_of_memory}.
+  [[nodiscard]] KvCache create_kv_cache(const KvCacheDesc& desc);
 
   class Impl;
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/backend.hpp"
+#include "core/kv_cache.hpp"
 #include "vkattn/context.hpp"
 #include "vkattn/error.hpp"
 
@@ -14,11 +15,11 @@ class Context::Impl {
  public:
   Impl(std::unique_ptr<detail::BackendImpl> b, Kernel k) : backend(std::move(b)), forced(k) {}
 
-  std::unique_ptr<detail::BackendImpl> backend;
+  // Shared with every KvCache made here, whose memory belongs to this backend's device.
+  // Calls are serialised by backend->call_mutex so a Context can be shared between threads
+  // (documented on Context).
+  std::shared_ptr<detail::BackendImpl> backend;
   Kernel forced;
-  // Backends own one queue, one command pool and reusable buffers: calls are serialised so a
-  // Context can be shared between threads (documented on Context).
-  std::mutex mutex;
 };
 
 namespace {
@@ -74,9 +75,25 @@ void Context::attention(const AttentionDesc& desc, const AttentionInputs& in,
                         const AttentionOutputs& out) {
   translating_bad_alloc([&] {
     const detail::Problem problem = detail::validate_call(desc, in, out);
+    // A cache's storage is only meaningful to the backend that made it.
+    if (in.kv_cache != nullptr &&
+        detail::KvCacheAccess::impl(*in.kv_cache).owner != impl_->backend) {
+      throw Error(ErrorCode::invalid_argument,
+                  "kv_cache was created by another Context; use a cache of this Context");
+    }
     const Plan plan = impl_->backend->plan(problem, impl_->forced);
-    std::lock_guard lock(impl_->mutex);
+    std::lock_guard lock(impl_->backend->call_mutex);
     impl_->backend->run(problem, plan, in, out);
+  });
+}
+
+KvCache Context::create_kv_cache(const KvCacheDesc& desc) {
+  return translating_bad_alloc([&] {
+    auto impl = std::make_unique<KvCache::Impl>();
+    impl->desc = detail::validate_kv_desc(desc);
+    impl->owner = impl_->backend;
+    impl->storage = impl_->backend->create_kv_storage(impl->desc);
+    return detail::KvCacheAccess::make(std::move(impl));
   });
 }
 

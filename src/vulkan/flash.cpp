@@ -120,8 +120,8 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   // CPU drivers fetch texels with vector gathers but read storage buffers lane by lane
   // (llvmpipe 22.3, docs/performance.md); texel buffers are limited to maxTexelBufferElements.
   const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
-  const auto k_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv) * s.dk;
-  const auto v_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv) * s.dv;
+  const auto k_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.kv_stride) * s.dk;
+  const auto v_elems = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.kv_stride) * s.dv;
   s.texel = !s.decode && cpu_device && k_elems <= limit && v_elems <= limit;
   return s;
 }
