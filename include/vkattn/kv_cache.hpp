@@ -38,7 +38,8 @@ struct KvCacheDesc {
 /// Context is moved or destroyed first (the device is released when the last of them goes).
 /// Thread-safety: a cache is not itself thread-safe: do not use one cache from two threads at
 /// once (an attention call reading it counts as a use). Different caches of one Context may be
-/// used from different threads; `append` is serialised with that Context's calls. Move-only.
+/// used from different threads; `append` is serialised with that Context's calls.
+/// Move-only; a moved-from cache may only be destroyed or assigned to.
 class KvCache {
  public:
   KvCache(KvCache&&) noexcept;
@@ -59,7 +60,8 @@ class KvCache {
   /// exactly). Only the new rows are written to the device.
   /// @throws Error{invalid_argument} naming the problem (null data, shape, dtype, strides,
   ///         or `length() + n > capacity()`); the cache is then unchanged.
-  ///         Error{device_lost|vulkan_error} when the device fails; `length()` is then unchanged.
+  ///         Error{out_of_memory} (staging memory), Error{device_lost|vulkan_error} when the
+  ///         device fails; `length()` is then unchanged.
   void append(const TensorView& k, const TensorView& v);
 
   /// Forgets every row (`length()` becomes 0); keeps the memory.
