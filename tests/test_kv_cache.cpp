@@ -205,21 +205,29 @@ TEST_F(KvCacheVulkan, DecodeLoopForcedSplitKv) {
   decode_loop(*shared_context(Kernel::split_kv), Shape{}, 37, Kernel::split_kv);
 }
 
-TEST_F(KvCacheVulkan, DecodeLoopGqaDkNeDvBlhdAppends) {
-  // 8:2 GQA, Dk=80 / Dv=48 (both padded in the cache), appends from strided BLHD views.
-  const Shape s{.batch = 2,
-                .heads_q = 8,
-                .heads_kv = 2,
-                .dim = 80,
-                .dim_v = 48,
-                .capacity = 50,
-                .blhd_appends = true};
-  decode_loop(*shared_context(Kernel::flash), s, 20, Kernel::flash, 7);
-  decode_loop(*shared_context(Kernel::split_kv), s, 20, Kernel::split_kv, 8);
+// 8:2 GQA, Dk=80 / Dv=48 (both padded in the cache), appends from strided BLHD views.
+// One test per kernel: each compiles its own pipelines, which is slow on a cold cache.
+const Shape kGqaShape{.batch = 2,
+                      .heads_q = 8,
+                      .heads_kv = 2,
+                      .dim = 80,
+                      .dim_v = 48,
+                      .capacity = 50,
+                      .blhd_appends = true};
+
+TEST_F(KvCacheVulkan, DecodeLoopGqaDkNeDvBlhdAppendsFlash) {
+  decode_loop(*shared_context(Kernel::flash), kGqaShape, 20, Kernel::flash, 7);
 }
 
-TEST_F(KvCacheVulkan, DecodeLoopHalfAndBfloatAppends) {
+TEST_F(KvCacheVulkan, DecodeLoopGqaDkNeDvBlhdAppendsSplitKv) {
+  decode_loop(*shared_context(Kernel::split_kv), kGqaShape, 20, Kernel::split_kv, 8);
+}
+
+TEST_F(KvCacheVulkan, DecodeLoopHalfAppends) {
   decode_loop(*ctx_, Shape{.kv_dtype = DType::f16}, 30, Kernel::automatic, 11);
+}
+
+TEST_F(KvCacheVulkan, DecodeLoopBfloatAppends) {
   decode_loop(*ctx_, Shape{.heads_q = 2, .kv_dtype = DType::bf16}, 30, Kernel::automatic, 12);
 }
 
@@ -323,7 +331,9 @@ TEST_F(KvCacheVulkan, DeviceAllocationFailureIsOutOfMemory) {
   EXPECT_VKATTN_ERROR(ctx_->create_kv_cache({1, 2, 32, 64, std::nullopt}), ErrorCode::out_of_memory,
                       "vkAllocateMemory");
   vulkan::fail_next_allocations(0);
-  decode_loop(*ctx_, Shape{.capacity = 48}, 9, Kernel::automatic, 61);  // still usable
+  Decode d(*ctx_, Shape{.capacity = 48});  // the context is still usable
+  d.append(9, 61);
+  d.check(1, Causal::none, {}, 62);
 }
 
 TEST(KvCacheCpu, DecodeLoopMatchesReference) {
