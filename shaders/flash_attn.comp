@@ -178,7 +178,7 @@ void main() {
     lo = begin;
   }
 
-  const uint kv_base = bkv * p.len_kv;
+  const uint kv_base = bkv * p.kv_stride;
   const uint lane = SHUFFLE_LOADS ? gl_SubgroupInvocationID : 0u;
   const uint CHUNK = SG * KV_WIDTH;  // head-dim elements one shuffle-shared load covers
   // The loop body has no data-dependent branches: CPU drivers run both sides of a branch

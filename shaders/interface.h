@@ -36,7 +36,7 @@ using uint = std::uint32_t;
 #define VKATTN_FLAG_SOFTCAP 4u  // softcap > 0
 
 // Push constants shared by every attention pass. Tensors on the device are contiguous
-// [B, H, L, D]; the workspace holds a chunk of query rows [bh_count, row_count, len_kv].
+// [B, H, L, D] (K and V: [B, Hkv, kv_stride, D], of which the first len_kv rows are used); the workspace holds a chunk of query rows [bh_count, row_count, len_kv].
 struct AttentionParams {
   uint batch;
   uint heads_q;
@@ -58,10 +58,11 @@ struct AttentionParams {
   uint mask_stride_h;
   uint mask_stride_q;
   uint mask_stride_k;
+  uint kv_stride;  // rows between (batch, KV head) slices of K/V: len_kv, or a KV cache's capacity
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(AttentionParams) == 80, "push constants must stay 32-bit scalars");
+static_assert(sizeof(AttentionParams) == 84, "push constants must stay 32-bit scalars");
 }  // namespace vkattn::gpu
 #endif
 

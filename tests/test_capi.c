@@ -254,3 +254,114 @@ const char* capi_check_context_queries(void) {
   vkattn_context_destroy(NULL); /* documented as a no-op */
   return result;
 }
+
+/* --- KV cache --------------------------------------------------------------------------- */
+
+/* Runs c's call once with k and v from `cache` (its k and v zeroed) and returns the status. */
+static vkattn_status attention_with_cache(vkattn_context* ctx, valid_call* c,
+                                          const vkattn_kv_cache* cache) {
+  vkattn_inputs in = c->in;
+  memset(&in.k, 0, sizeof in.k);
+  memset(&in.v, 0, sizeof in.v);
+  in.kv_cache = cache;
+  return vkattn_attention(ctx, &c->desc, &in, &c->outs);
+}
+
+/* A cache filled with c's K and V gives the same output as passing them as host views; the
+   error paths name the problem and leave the cache as it was. */
+static const char* kv_cache_checks(vkattn_context* ctx, vkattn_kv_cache* cache) {
+  static valid_call c;
+  float want[N];
+  int i;
+  vkattn_tensor one_row;
+  make_valid(&c);
+  if (vkattn_kv_cache_length(cache) != 0) return "a new cache is not empty";
+  if (vkattn_kv_cache_append(cache, &c.in.k, &c.in.v) != VKATTN_OK) return "append failed";
+  if (vkattn_kv_cache_length(cache) != L) return "length is not L after appending L rows";
+  if (vkattn_attention(ctx, &c.desc, &c.in, &c.outs) != VKATTN_OK) return "host call failed";
+  memcpy(want, c.out, sizeof want);
+  for (i = 0; i < N; ++i) c.out[i] = -7.0f;
+  if (attention_with_cache(ctx, &c, cache) != VKATTN_OK) return "call with the cache failed";
+  for (i = 0; i < N; ++i) {
+    if (fabsf(c.out[i] - want[i]) > 1e-6f) return "cache output differs from the host call";
+  }
+
+  /* Capacity 4 holds L=3 rows: one more row fits, a second append of L rows does not. */
+  if (!failed_with(vkattn_kv_cache_append(cache, &c.in.k, &c.in.v), VKATTN_INVALID_ARGUMENT,
+                   "capacity=4"))
+    return "append past capacity not reported";
+  if (vkattn_kv_cache_length(cache) != L) return "a failed append changed the length";
+  if (!failed_with(vkattn_kv_cache_append(NULL, &c.in.k, &c.in.v), VKATTN_INVALID_ARGUMENT,
+                   "cache is NULL"))
+    return "NULL cache not reported";
+  if (!failed_with(vkattn_kv_cache_append(cache, &c.in.k, NULL), VKATTN_INVALID_ARGUMENT,
+                   "v is NULL"))
+    return "NULL v not reported";
+  one_row = vkattn_tensor_bhld(c.k, VKATTN_DTYPE_F32, B, H, 1, D);
+  one_row.data = NULL;
+  if (!failed_with(vkattn_kv_cache_append(cache, &one_row, &c.in.v), VKATTN_INVALID_ARGUMENT,
+                   "k.data is null"))
+    return "null k.data not reported";
+  /* Passing k as well as the cache is ambiguous: refused. */
+  c.in.kv_cache = cache;
+  if (!failed_with(vkattn_attention(ctx, &c.desc, &c.in, &c.outs), VKATTN_INVALID_ARGUMENT,
+                   "kv_cache is given"))
+    return "k together with kv_cache not reported";
+  c.in.kv_cache = NULL;
+
+  vkattn_kv_cache_clear(cache);
+  if (vkattn_kv_cache_length(cache) != 0) return "clear did not empty the cache";
+  if (!failed_with(attention_with_cache(ctx, &c, cache), VKATTN_INVALID_ARGUMENT,
+                   "kv_cache's length=0"))
+    return "len_kv != length not reported";
+  return NULL;
+}
+
+const char* capi_check_kv_cache(void) {
+  vkattn_context* ctx = cpu_context();
+  vkattn_kv_cache_desc desc;
+  vkattn_kv_cache* cache = NULL;
+  const char* result;
+  if (ctx == NULL) return "could not create a CPU context";
+  vkattn_kv_cache_desc_init(&desc);
+  desc.batch = B;
+  desc.heads_kv = H;
+  desc.capacity = 0;
+  desc.head_dim = D;
+  if (!failed_with(vkattn_kv_cache_create(ctx, &desc, &cache), VKATTN_INVALID_ARGUMENT,
+                   "kv_cache.capacity=0") ||
+      cache != NULL) {
+    vkattn_context_destroy(ctx);
+    return "capacity 0 not reported";
+  }
+  desc.capacity = L + 1;
+  if (vkattn_kv_cache_create(ctx, &desc, &cache) != VKATTN_OK) {
+    vkattn_context_destroy(ctx);
+    return "vkattn_kv_cache_create failed";
+  }
+  result = kv_cache_checks(ctx, cache);
+  /* The cache keeps the backend alive: destroying the context first is allowed. */
+  vkattn_context_destroy(ctx);
+  if (result == NULL && vkattn_kv_cache_length(cache) != 0) result = "length changed";
+  vkattn_kv_cache_destroy(cache);
+  vkattn_kv_cache_destroy(NULL);
+  vkattn_kv_cache_clear(NULL);
+  if (result == NULL && vkattn_kv_cache_length(NULL) != 0) result = "NULL cache has a length";
+  return result;
+}
+
+/* A caller built against version 1 of vkattn_inputs (without kv_cache) still works; the
+   member past its struct_size is not read. */
+const char* capi_check_inputs_version_1(void) {
+  static valid_call c;
+  vkattn_context* ctx = cpu_context();
+  const char* result = NULL;
+  if (ctx == NULL) return "could not create a CPU context";
+  make_valid(&c);
+  c.in.struct_size = (uint32_t)offsetof(vkattn_inputs, kv_cache);
+  c.in.kv_cache = (const vkattn_kv_cache*)&c; /* garbage a v1 caller never wrote */
+  if (vkattn_attention(ctx, &c.desc, &c.in, &c.outs) != VKATTN_OK)
+    result = "a version-1 vkattn_inputs was refused";
+  vkattn_context_destroy(ctx);
+  return result;
+}

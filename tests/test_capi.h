@@ -32,6 +32,8 @@ const char* capi_check_bad_shape(void);
 const char* capi_check_bad_enums_and_sizes(void);
 const char* capi_check_message_cleared_on_success(void);
 const char* capi_check_context_queries(void);
+const char* capi_check_kv_cache(void);
+const char* capi_check_inputs_version_1(void);
 
 #ifdef __cplusplus
 }

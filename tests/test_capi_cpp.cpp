@@ -123,5 +123,7 @@ VKATTN_C_CHECK(BadShapesNameTheField, capi_check_bad_shape)
 VKATTN_C_CHECK(BadEnumsAndStructSizes, capi_check_bad_enums_and_sizes)
 VKATTN_C_CHECK(MessageClearedOnSuccess, capi_check_message_cleared_on_success)
 VKATTN_C_CHECK(ContextQueries, capi_check_context_queries)
+VKATTN_C_CHECK(KvCacheMatchesHostCallAndReportsErrors, capi_check_kv_cache)
+VKATTN_C_CHECK(InputsVersion1StillAccepted, capi_check_inputs_version_1)
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vkattn/kv_cache.hpp"
 #include "vkattn/types.hpp"
 
 namespace vkattn {
@@ -137,6 +138,12 @@ class Context {
   /// to `CallStats{}`. With several threads sharing the Context, the most recent call to
   /// finish. Never throws.
   [[nodiscard]] CallStats last_call_stats() const noexcept;
+
+  /// Creates an empty KV cache in this context's memory (device buffers on Vulkan, host
+  /// memory on the CPU backend) holding `desc.capacity` rows per (batch, KV head).
+  /// @throws Error{invalid_argument} for a malformed desc; Error{unsupported} when a buffer
+  ///         would exceed the device's maxStorageBufferRange; Error{out_of_memory}.
+  [[nodiscard]] KvCache create_kv_cache(const KvCacheDesc& desc);
 
   class Impl;
 

@@ -13,6 +13,8 @@
 
 namespace vkattn {
 
+class KvCache;
+
 /// Storage type of a tensor. Arithmetic is always f32 on the GPU and double in the reference.
 enum class DType : std::uint8_t {
   f32,      ///< IEEE binary32.
@@ -124,14 +126,18 @@ struct AttentionDesc {
 /// in logical order (any strides).
 struct AttentionInputs {
   TensorView q;
-  TensorView k;
-  TensorView v;
+  TensorView k;  ///< Must be empty (null data) when `kv_cache` is given.
+  TensorView v;  ///< Must be empty (null data) when `kv_cache` is given.
   /// Optional mask broadcastable to [B, Hq, Lq, Lkv] (each dim equal or 1; prepend 1s for
   /// 2-D or 3-D masks). dtype boolean: true = attend. dtype f32/f16/bf16: added to the scores
   /// after scale and softcap; -inf allowed.
   std::optional<TensorView> mask;
   /// Optional per-batch key lengths [B]: keys at index >= kv_lens[b] are invisible.
   std::span<const std::int32_t> kv_lens;
+  /// Optional K and V kept on the device (vkattn/kv_cache.hpp), used instead of `k` and `v`.
+  /// Must come from the same Context, with `len_kv == kv_cache->length()` and matching
+  /// batch, heads_kv and head dims. Not with probabilities on the Vulkan backend.
+  const KvCache* kv_cache = nullptr;
 };
 
 /// Outputs of one call.

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /** Version of this C interface; bumped when a declaration is added. */
-#define VKATTN_C_API_VERSION 1
+#define VKATTN_C_API_VERSION 2
 
 /** Result of every fallible call. Mirrors vkattn::ErrorCode. */
 typedef enum vkattn_status {
@@ -148,6 +148,20 @@ typedef struct vkattn_attention_desc {
   int64_t window_right; /**< Keys right of the diagonal; -1 (default) = unbounded. */
 } vkattn_attention_desc;
 
+/** A KV cache kept in a context's memory (vkattn::KvCache). Opaque. */
+typedef struct vkattn_kv_cache vkattn_kv_cache;
+
+/** Shape of a KV cache (vkattn::KvCacheDesc). Fill with vkattn_kv_cache_desc_init(). */
+typedef struct vkattn_kv_cache_desc {
+  uint32_t struct_size; /**< sizeof(vkattn_kv_cache_desc), set by the init function. */
+  uint32_t reserved0;   /**< Must be 0 (keeps the 64-bit members aligned explicitly). */
+  int64_t batch;        /**< B. Default 1. */
+  int64_t heads_kv;     /**< Hkv. Default 1. */
+  int64_t capacity;     /**< Most keys per (batch, KV head). */
+  int64_t head_dim;     /**< Dk. */
+  int64_t head_dim_v;   /**< Dv; 0 (default) = head_dim. */
+} vkattn_kv_cache_desc;
+
 /** Inputs of one call (vkattn::AttentionInputs). Fill with vkattn_inputs_init(). */
 typedef struct vkattn_inputs {
   uint32_t struct_size; /**< sizeof(vkattn_inputs), set by vkattn_inputs_init(). */
@@ -159,6 +173,10 @@ typedef struct vkattn_inputs {
   const vkattn_tensor* mask;
   const int32_t* kv_lens; /**< Optional per-batch key lengths [B], or NULL. */
   size_t kv_lens_count;   /**< Elements of kv_lens (B when given, else 0). */
+  /** Optional KV cache of the same context used instead of k and v (which must then be
+   *  zeroed, as vkattn_inputs_init leaves them); len_kv must equal its length. NULL = none.
+   *  Since C API version 2: read only when struct_size covers it. */
+  const vkattn_kv_cache* kv_cache;
 } vkattn_inputs;
 
 /** Outputs of one call (vkattn::AttentionOutputs). Fill with vkattn_outputs_init(). */
@@ -230,6 +248,38 @@ vkattn_backend vkattn_context_backend(const vkattn_context* ctx);
  */
 vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
                                const vkattn_inputs* inputs, const vkattn_outputs* outputs);
+
+/** Sets `desc` to the defaults documented on ::vkattn_kv_cache_desc; sizes are zero. Does
+ *  nothing when `desc` is NULL. */
+void vkattn_kv_cache_desc_init(vkattn_kv_cache_desc* desc);
+
+/**
+ * Creates an empty KV cache in the context's memory (device buffers on Vulkan)
+ * (vkattn::Context::create_kv_cache). The cache keeps the context's device alive: it may be
+ * destroyed before or after the context.
+ * @param out receives the cache on success and NULL on failure; must not be NULL.
+ * @return VKATTN_INVALID_ARGUMENT for a malformed desc; VKATTN_UNSUPPORTED past
+ *         maxStorageBufferRange; VKATTN_OUT_OF_MEMORY.
+ */
+vkattn_status vkattn_kv_cache_create(vkattn_context* ctx, const vkattn_kv_cache_desc* desc,
+                                     vkattn_kv_cache** out);
+
+/** Destroys a cache. NULL is ignored. Never fails. */
+void vkattn_kv_cache_destroy(vkattn_kv_cache* cache);
+
+/**
+ * Appends n rows to every (batch, KV head): `k` is [B, Hkv, n, Dk], `v` is [B, Hkv, n, Dv],
+ * any strides, F32/F16/BF16 (vkattn::KvCache::append). On failure the cache is unchanged.
+ * Thread-safety: do not use one cache from two threads at once.
+ */
+vkattn_status vkattn_kv_cache_append(vkattn_kv_cache* cache, const vkattn_tensor* k,
+                                     const vkattn_tensor* v);
+
+/** Rows held per (batch, KV head); 0 for a NULL cache. */
+int64_t vkattn_kv_cache_length(const vkattn_kv_cache* cache);
+
+/** Forgets every row (length becomes 0), keeping the memory. NULL is ignored. */
+void vkattn_kv_cache_clear(vkattn_kv_cache* cache);
 
 /** Message of the last failed call on this thread ("" after a successful one). Owned by the
  *  library; valid until the next vkattn call on the same thread. Never NULL. */

@@ -6,4 +6,5 @@
 
 #include "vkattn/context.hpp"
 #include "vkattn/error.hpp"
+#include "vkattn/kv_cache.hpp"
 #include "vkattn/types.hpp"

@@ -21,6 +21,10 @@ struct vkattn_context {
   vkattn::Context context;
 };
 
+struct vkattn_kv_cache {
+  vkattn::KvCache cache;
+};
+
 namespace {
 
 using vkattn::ErrorCode;
@@ -87,13 +91,20 @@ void require(const void* p, const char* name) {
 }
 
 // A struct from a caller built against this header or a newer one is at least this large;
-// members added later will be read only when `struct_size` covers them.
+// members added later will be read only when `struct_size` covers them. `minimum` is the
+// size of the struct's first version (members added since are read only when present).
 template <class T>
-void require_size(const T& s, const char* name) {
-  if (s.struct_size < sizeof(T)) {
+void require_size(const T& s, const char* name, std::size_t minimum = sizeof(T)) {
+  if (s.struct_size < minimum) {
     invalid(std::string(name) + "->struct_size=" + std::to_string(s.struct_size) +
-            " is smaller than " + std::to_string(sizeof(T)) + "; fill it with its _init function");
+            " is smaller than " + std::to_string(minimum) + "; fill it with its _init function");
   }
+}
+
+// True when a caller's struct (of `struct_size` bytes) contains the member at `offset` of
+// `size` bytes: callers built against an older header pass smaller structs.
+bool covers(std::uint32_t struct_size, std::size_t offset, std::size_t size) {
+  return struct_size >= offset + size;
 }
 
 // C enums arrive as plain integers: anything outside the list is refused by name.
@@ -277,7 +288,8 @@ vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc*
     require(desc, "desc");
     require(inputs, "inputs");
     require(outputs, "outputs");
-    require_size(*inputs, "inputs");
+    // Version 1 of vkattn_inputs ended before kv_cache.
+    require_size(*inputs, "inputs", offsetof(vkattn_inputs, kv_cache));
     require_size(*outputs, "outputs");
 
     vkattn::AttentionInputs in;
@@ -286,6 +298,10 @@ vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc*
     in.v = to_view<vkattn::TensorView>(inputs->v, "v");
     if (inputs->mask != nullptr) in.mask = to_view<vkattn::TensorView>(*inputs->mask, "mask");
     in.kv_lens = to_span(inputs->kv_lens, inputs->kv_lens_count, "kv_lens", "kv_lens_count");
+    if (covers(inputs->struct_size, offsetof(vkattn_inputs, kv_cache), sizeof(inputs->kv_cache)) &&
+        inputs->kv_cache != nullptr) {
+      in.kv_cache = &inputs->kv_cache->cache;
+    }
 
     vkattn::AttentionOutputs out;
     out.out = to_view<vkattn::MutableTensorView>(outputs->out, "out");
@@ -294,6 +310,52 @@ vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc*
 
     ctx->context.attention(to_desc(*desc), in, out);
   });
+}
+
+void vkattn_kv_cache_desc_init(vkattn_kv_cache_desc* desc) {
+  if (desc == nullptr) return;
+  *desc = defaults_with_size<vkattn_kv_cache_desc>();
+  desc->batch = 1;
+  desc->heads_kv = 1;
+}
+
+vkattn_status vkattn_kv_cache_create(vkattn_context* ctx, const vkattn_kv_cache_desc* desc,
+                                     vkattn_kv_cache** out) {
+  return guarded([&] {
+    require(out, "out");
+    *out = nullptr;
+    require(ctx, "ctx");
+    require(desc, "desc");
+    require_size(*desc, "desc");
+    vkattn::KvCacheDesc d;
+    d.batch = desc->batch;
+    d.heads_kv = desc->heads_kv;
+    d.capacity = desc->capacity;
+    d.head_dim = desc->head_dim;
+    if (desc->head_dim_v != 0) d.head_dim_v = desc->head_dim_v;  // 0 = head_dim (vkattn.h)
+    vkattn::KvCache cache = ctx->context.create_kv_cache(d);
+    *out = new vkattn_kv_cache{std::move(cache)};
+  });
+}
+
+void vkattn_kv_cache_destroy(vkattn_kv_cache* cache) { delete cache; }
+
+vkattn_status vkattn_kv_cache_append(vkattn_kv_cache* cache, const vkattn_tensor* k,
+                                     const vkattn_tensor* v) {
+  return guarded([&] {
+    require(cache, "cache");
+    require(k, "k");
+    require(v, "v");
+    cache->cache.append(to_view<vkattn::TensorView>(*k, "k"), to_view<vkattn::TensorView>(*v, "v"));
+  });
+}
+
+int64_t vkattn_kv_cache_length(const vkattn_kv_cache* cache) {
+  return cache == nullptr ? 0 : cache->cache.length();
+}
+
+void vkattn_kv_cache_clear(vkattn_kv_cache* cache) {
+  if (cache != nullptr) cache->cache.clear();
 }
 
 const char* vkattn_last_error_message(void) { return t_text; }

@@ -5,6 +5,7 @@
 // and never re-decide semantics.
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -17,6 +18,19 @@ class Pipelines;
 }  // namespace vkattn::vulkan
 
 namespace vkattn::detail {
+
+// A backend's memory for one KvCache: K and V as f32 [B, Hkv, capacity, row], each backend
+// choosing its row pitch (the Vulkan one pads to the fused kernels' head dims).
+class KvStorage {
+ public:
+  KvStorage() = default;
+  KvStorage(const KvStorage&) = delete;
+  KvStorage& operator=(const KvStorage&) = delete;
+  virtual ~KvStorage() = default;
+  // Writes validated views k [B, Hkv, n, Dk] and v [B, Hkv, n, Dv] to rows [at, at + n) of
+  // every (batch, KV head). Called with the backend's call_mutex held.
+  virtual void write(const TensorView& k, const TensorView& v, std::int64_t at) = 0;
+};
 
 class BackendImpl {
  public:
@@ -46,6 +60,13 @@ class BackendImpl {
   [[nodiscard]] virtual std::shared_ptr<vulkan::Pipelines> vulkan_pipelines() const {
     return nullptr;
   }
+
+  // Storage for a validated KvCacheDesc (head_dim_v resolved). Throws Error.
+  [[nodiscard]] virtual std::unique_ptr<KvStorage> create_kv_storage(const KvCacheDesc& desc) = 0;
+
+  // Serialises run() and KvStorage::write(): a backend owns one queue and reusable buffers,
+  // and KV caches (which share ownership of the backend) submit to that queue too.
+  std::mutex call_mutex;
 };
 
 [[nodiscard]] std::unique_ptr<BackendImpl> make_cpu_backend();

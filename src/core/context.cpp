@@ -7,6 +7,7 @@
 
 #include "core/backend.hpp"
 #include "core/context_impl.hpp"
+#include "core/kv_cache.hpp"
 #include "vkattn/context.hpp"
 #include "vkattn/error.hpp"
 
@@ -78,23 +79,39 @@ void Context::attention(const AttentionDesc& desc, const AttentionInputs& in,
   try {
     translating_bad_alloc([&] {
       const detail::Problem problem = detail::validate_call(desc, in, out);
+      // A cache's storage is only meaningful to the backend that made it.
+      if (in.kv_cache != nullptr &&
+          detail::KvCacheAccess::impl(*in.kv_cache).owner != impl_->backend) {
+        throw Error(ErrorCode::invalid_argument,
+                    "kv_cache was created by another Context; use a cache of this Context");
+      }
       const Plan plan = impl_->backend->plan(problem, impl_->forced);
-      std::lock_guard lock(impl_->mutex);
+      std::lock_guard lock(impl_->backend->call_mutex);
       impl_->backend->run(problem, plan, in, out);
       impl_->last.gpu_seconds = impl_->backend->last_gpu_seconds();
       impl_->last.host_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     });
   } catch (...) {
     // Stale numbers from an earlier call would be mistaken for this one's.
-    std::lock_guard lock(impl_->mutex);
+    std::lock_guard lock(impl_->backend->call_mutex);
     impl_->last = CallStats{};
     throw;
   }
 }
 
 CallStats Context::last_call_stats() const noexcept {
-  std::lock_guard lock(impl_->mutex);
+  std::lock_guard lock(impl_->backend->call_mutex);
   return impl_->last;
+}
+
+KvCache Context::create_kv_cache(const KvCacheDesc& desc) {
+  return translating_bad_alloc([&] {
+    auto impl = std::make_unique<KvCache::Impl>();
+    impl->desc = detail::validate_kv_desc(desc);
+    impl->owner = impl_->backend;
+    impl->storage = impl_->backend->create_kv_storage(impl->desc);
+    return detail::KvCacheAccess::make(std::move(impl));
+  });
 }
 
 }  // namespace vkattn

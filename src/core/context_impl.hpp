@@ -16,12 +16,12 @@ class Context::Impl {
  public:
   Impl(std::unique_ptr<detail::BackendImpl> b, Kernel k) : backend(std::move(b)), forced(k) {}
 
-  std::unique_ptr<detail::BackendImpl> backend;
+  // Shared with every KvCache made here, whose memory belongs to this backend's device.
+  // Calls are serialised by backend->call_mutex so a Context can be shared between threads
+  // (documented on Context).
+  std::shared_ptr<detail::BackendImpl> backend;
   Kernel forced;
-  // Backends own one queue, one command pool and reusable buffers: calls are serialised so a
-  // Context can be shared between threads (documented on Context).
-  mutable std::mutex mutex;
-  CallStats last;  // guarded by `mutex`
+  CallStats last;  // guarded by backend->call_mutex
 };
 
 namespace detail {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/dtype.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -99,6 +100,28 @@ float round_to(DType type, float value) noexcept {
     case DType::bf16: return bf16_to_float(float_to_bf16(value));
     default: return value;
   }
+}
+
+void write_rows(const TensorView& view, float* dst, std::int64_t pitch, std::int64_t slice_rows,
+                std::int64_t first_row) noexcept {
+  const auto [B, H, L, D] = view.shape;
+  // Unit-stride f32 rows (BHLD or BLHD f32, the common case) are copied whole.
+  const bool rows_f32 = view.dtype == DType::f32 && (view.strides[3] == 1 || D == 1);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t l = 0; l < L; ++l) {
+        float* row_out = dst + ((b * H + h) * slice_rows + first_row + l) * pitch;
+        const std::size_t row = offset_of(view, b, h, l, 0);
+        if (rows_f32) {
+          std::memcpy(row_out, static_cast<const float*>(view.data) + row,
+                      static_cast<std::size_t>(D) * sizeof(float));
+        } else {
+          for (std::int64_t d = 0; d < D; ++d)
+            row_out[d] = load_as_float(view.data, view.dtype,
+                                       row + static_cast<std::size_t>(d * view.strides[3]));
+        }
+        std::fill(row_out + D, row_out + pitch, 0.0f);
+      }
 }
 
 }  // namespace detail

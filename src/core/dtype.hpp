@@ -33,4 +33,11 @@ template <class View>
                                   i3 * v.strides[3]);
 }
 
+// Writes `view` [B, H, n, D] (any strides and storage type) as f32 rows of `pitch` >= D
+// floats into `dst`, laid out [B, H, slice_rows, pitch]: row l of (b, h) lands at row
+// (b·H + h)·slice_rows + first_row + l. Columns [D, pitch) are zeroed. Used to append to KV
+// caches (slice_rows = capacity) and to fill staging buffers (slice_rows = n, first_row = 0).
+void write_rows(const TensorView& view, float* dst, std::int64_t pitch, std::int64_t slice_rows,
+                std::int64_t first_row) noexcept;
+
 }  // namespace vkattn::detail

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "vkattn/kv_cache.hpp"
 #include "vkattn/types.hpp"
 
 namespace vkattn::detail {
@@ -31,6 +32,11 @@ struct Problem {
   DType mask_dtype = DType::f32;
   Dims4 mask_shape{1, 1, 1, 1};  // each dim equals the target dim or 1 (broadcast)
   bool has_kv_lens = false;
+  // K and V come from AttentionInputs::kv_cache (device- or backend-resident), not k/v.
+  bool kv_cache = false;
+  // Rows between consecutive (batch, KV head) slices of K/V storage: len_kv for packed
+  // uploads, the cache's capacity for a KvCache.
+  std::int64_t kv_stride = 0;
   bool want_lse = false;
   bool want_probs = false;
 
@@ -48,5 +54,13 @@ inline constexpr std::int64_t kMaxHeadDim = 256;
 // strides that overlap or overrun `extent`), the mask, kv_lens and optional outputs.
 [[nodiscard]] Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
                                     const AttentionOutputs& out);
+
+// Validates a KvCacheDesc; returns it with head_dim_v resolved.
+[[nodiscard]] KvCacheDesc validate_kv_desc(const KvCacheDesc& desc);
+
+// Validates an append of k [B, Hkv, n, Dk] and v [B, Hkv, n, Dv] to a cache of shape `desc`
+// holding `length` rows; returns n.
+[[nodiscard]] std::int64_t validate_kv_append(const KvCacheDesc& desc, std::int64_t length,
+                                              const TensorView& k, const TensorView& v);
 
 }  // namespace vkattn::detail

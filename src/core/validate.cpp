@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/problem.hpp"
 #include "vkattn/error.hpp"
@@ -170,7 +171,72 @@ void check_disjoint(const Range& a, const Range& b) {
   }
 }
 
+// The cache stands in for k and v: they must be empty, and the call's sizes must be the
+// cache's. Returns the cache's row stride between (batch, KV head) slices (its capacity).
+std::int64_t check_kv_cache(const KvCache& cache, const AttentionInputs& in, const Problem& p) {
+  if (in.k.data != nullptr || in.v.data != nullptr) {
+    invalid(std::string(in.k.data != nullptr ? "k" : "v") +
+            ".data is set although kv_cache is given; the cache supplies K and V, so k and v "
+            "must be empty");
+  }
+  const KvCacheDesc& c = cache.desc();
+  const std::pair<const char*, std::pair<std::int64_t, std::int64_t>> sizes[] = {
+      {"batch", {p.batch, c.batch}},
+      {"heads_kv", {p.heads_kv, c.heads_kv}},
+      {"head_dim", {p.dim_qk, c.head_dim}},
+      {"head_dim_v", {p.dim_v, c.head_dim_v.value_or(c.head_dim)}},
+      {"len_kv", {p.len_kv, cache.length()}}};
+  for (const auto& [name, values] : sizes) {
+    if (values.first != values.second) {
+      invalid(std::string(name) + "=" + std::to_string(values.first) + " does not match the " +
+              "kv_cache's " + (std::string_view(name) == "len_kv" ? "length" : name) + "=" +
+              std::to_string(values.second));
+    }
+  }
+  return c.capacity;
+}
+
 }  // namespace
+
+KvCacheDesc validate_kv_desc(const KvCacheDesc& desc) {
+  require_positive("kv_cache.batch", desc.batch);
+  require_positive("kv_cache.heads_kv", desc.heads_kv);
+  require_positive("kv_cache.capacity", desc.capacity);
+  require_head_dim("kv_cache.head_dim", desc.head_dim);
+  if (desc.head_dim_v) require_head_dim("kv_cache.head_dim_v", *desc.head_dim_v);
+  KvCacheDesc d = desc;
+  d.head_dim_v = desc.head_dim_v.value_or(desc.head_dim);
+  element_count("kv_cache k", {d.batch, d.heads_kv, d.capacity, d.head_dim});
+  element_count("kv_cache v", {d.batch, d.heads_kv, d.capacity, *d.head_dim_v});
+  return d;
+}
+
+std::int64_t validate_kv_append(const KvCacheDesc& desc, std::int64_t length, const TensorView& k,
+                                const TensorView& v) {
+  const auto check_dtype = [](const char* name, const TensorView& t) {
+    if (t.dtype != DType::f32 && t.dtype != DType::f16 && t.dtype != DType::bf16) {
+      invalid(std::string(name) + ".dtype=" + to_string(t.dtype) + " must be f32, f16 or bf16");
+    }
+  };
+  if (k.data == nullptr) invalid("k.data is null");
+  if (v.data == nullptr) invalid("v.data is null");
+  check_dtype("k", k);
+  check_dtype("v", v);
+  const std::int64_t n = k.shape[2];
+  if (n < 1) invalid("k.shape[2]=" + std::to_string(n) + " must be >= 1 (rows to append)");
+  const std::int64_t dv = desc.head_dim_v.value_or(desc.head_dim);
+  check_view("k", k, {desc.batch, desc.heads_kv, n, desc.head_dim},
+             {"kv_cache.batch", "kv_cache.heads_kv", "appended rows", "kv_cache.head_dim"});
+  check_view(
+      "v", v, {desc.batch, desc.heads_kv, n, dv},
+      {"kv_cache.batch", "kv_cache.heads_kv", "k.shape[2] (appended rows)", "kv_cache.head_dim_v"});
+  if (n > desc.capacity - length) {
+    invalid("appending " + std::to_string(n) + " rows to a kv_cache holding " +
+            std::to_string(length) + " of its capacity=" + std::to_string(desc.capacity) +
+            " rows would overflow it");
+  }
+  return n;
+}
 
 Problem validate_desc(const AttentionDesc& desc) {
   Problem p;
@@ -235,6 +301,7 @@ Problem validate_desc(const AttentionDesc& desc) {
   }
   p.window_left = desc.window_left;
   p.window_right = desc.window_right;
+  p.kv_stride = p.len_kv;
 
   // Guard every size a backend will multiply out, before anyone does.
   element_count("q", {p.batch, p.heads_q, p.len_q, p.dim_qk});
@@ -260,10 +327,18 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
   };
   const std::int64_t q_reach = check_data_view("q", in.q, {p.batch, p.heads_q, p.len_q, p.dim_qk},
                                                {"batch", "heads_q", "len_q", "head_dim"});
-  const std::int64_t k_reach = check_data_view("k", in.k, {p.batch, p.heads_kv, p.len_kv, p.dim_qk},
-                                               {"batch", "heads_kv", "len_kv", "head_dim"});
-  const std::int64_t v_reach = check_data_view("v", in.v, {p.batch, p.heads_kv, p.len_kv, p.dim_v},
-                                               {"batch", "heads_kv", "len_kv", "head_dim_v"});
+  std::int64_t k_reach = 0;
+  std::int64_t v_reach = 0;
+  p.kv_stride = p.len_kv;
+  if (in.kv_cache != nullptr) {
+    p.kv_stride = check_kv_cache(*in.kv_cache, in, p);
+    p.kv_cache = true;
+  } else {
+    k_reach = check_data_view("k", in.k, {p.batch, p.heads_kv, p.len_kv, p.dim_qk},
+                              {"batch", "heads_kv", "len_kv", "head_dim"});
+    v_reach = check_data_view("v", in.v, {p.batch, p.heads_kv, p.len_kv, p.dim_v},
+                              {"batch", "heads_kv", "len_kv", "head_dim_v"});
+  }
   const std::int64_t out_reach =
       check_data_view("out", out.out, {p.batch, p.heads_q, p.len_q, p.dim_v},
                       {"batch", "heads_q", "len_q", "head_dim_v"});

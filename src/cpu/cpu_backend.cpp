@@ -8,6 +8,7 @@
 
 #include "core/backend.hpp"
 #include "cpu/fallback.hpp"
+#include "cpu/kv_storage.hpp"
 #include "cpu/reference.hpp"
 
 namespace vkattn::detail {
@@ -52,13 +53,19 @@ class CpuBackend final : public BackendImpl {
     return plan;
   }
 
-  void run(const Problem& problem, const Plan& plan, const AttentionInputs& in,
+  void run(const Problem& problem, const Plan& plan, const AttentionInputs& given,
            const AttentionOutputs& out) override {
+    // A KV cache is host memory here: both paths read it through strided views.
+    const AttentionInputs in = resolve_kv_cache(problem, given);
     if (plan.kernel == Kernel::three_pass) {
       write_outputs(problem, reference_attention(problem, in), out);
     } else {
       fallback_.run(problem, in, out);
     }
+  }
+
+  [[nodiscard]] std::unique_ptr<KvStorage> create_kv_storage(const KvCacheDesc& desc) override {
+    return std::make_unique<CpuKvStorage>(desc);
   }
 
  private:

@@ -18,6 +18,7 @@
 #include "vulkan/errors.hpp"
 #include "vulkan/flash.hpp"
 #include "vulkan/gpu_timer.hpp"
+#include "vulkan/kv_cache.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
 #include "vulkan/three_pass.hpp"
@@ -50,8 +51,8 @@ struct Sizes {
 // Device sizes with the head dims a kernel stores (`dk`, `dv`: padded for flash).
 Sizes sizes_of(const Problem& p, std::int64_t dk, std::int64_t dv) {
   return {bytes_of(p.batch, p.heads_q, p.len_q, dk),
-          bytes_of(p.batch, p.heads_kv, p.len_kv, dk),
-          bytes_of(p.batch, p.heads_kv, p.len_kv, dv),
+          bytes_of(p.batch, p.heads_kv, p.kv_stride, dk),
+          bytes_of(p.batch, p.heads_kv, p.kv_stride, dv),
           bytes_of(p.batch, p.heads_q, p.len_q, dv),
           bytes_of(p.batch, p.heads_q, p.len_q, 1),
           static_cast<std::uint64_t>(vulkan::mask_elements(p)) * sizeof(float),
@@ -192,6 +193,7 @@ class VulkanBackend final : public BackendImpl {
     } catch (...) {
       // Destruction proceeds even when the device is already lost.
     }
+    kv_caches_.release_all();  // their buffers belong to the device released next
     state_.reset();
   }
 
@@ -233,6 +235,16 @@ class VulkanBackend final : public BackendImpl {
     return plan;
   }
 
+  [[nodiscard]] std::unique_ptr<KvStorage> create_kv_storage(const KvCacheDesc& desc) override {
+    if (!state_)
+      throw Error(ErrorCode::device_lost, "the Vulkan backend was released at process exit");
+    try {
+      return std::make_unique<vulkan::DeviceKvStorage>(*state_->dev, kv_caches_, desc);
+    } catch (...) {
+      rethrow_translated(false);
+    }
+  }
+
   void run(const Problem& problem, const Plan& plan, const AttentionInputs& in,
            const AttentionOutputs& out) override {
     if (!state_)
@@ -255,6 +267,14 @@ class VulkanBackend final : public BackendImpl {
  private:
   // The planner's rules, in order; each returns the one-line reason Plan carries.
   static std::pair<Kernel, std::string> choose_kernel(const Problem& p, Kernel forced) {
+    // The three-pass shaders read K/V with unpadded rows of len_kv; a cache is padded to the
+    // fused kernels' head dims with capacity rows per slice.
+    if (p.kv_cache && (p.want_probs || forced == Kernel::three_pass)) {
+      throw Error(ErrorCode::unsupported,
+                  std::string("a kv_cache is read by the flash and split-kv kernels only; ") +
+                      (p.want_probs ? "probabilities need three-pass" : "three-pass was forced") +
+                      " (pass k and v as host views instead)");
+    }
     if (p.want_probs) {
       // Only the three-pass kernel materialises P.
       if (forced == Kernel::flash || forced == Kernel::split_kv) {
@@ -297,10 +317,12 @@ class VulkanBackend final : public BackendImpl {
     const Sizes s = sizes_of(p, dk, dv);
     const bool want_probs = !out.probs.empty();
 
-    // Upload: pack straight into mapped memory (or the staging twin).
+    // Upload: pack straight into mapped memory (or the staging twin). A KV cache is already
+    // on the device: its buffers are bound in place of K and V.
     vulkan::Slot& q = memory.get(Role::q, s.q, Access::upload);
-    vulkan::Slot& k = memory.get(Role::k, s.k, Access::upload);
-    vulkan::Slot& v = memory.get(Role::v, s.v, Access::upload);
+    const bool cached = in.kv_cache != nullptr;
+    vulkan::Slot* k = cached ? nullptr : &memory.get(Role::k, s.k, Access::upload);
+    vulkan::Slot* v = cached ? nullptr : &memory.get(Role::v, s.v, Access::upload);
     vulkan::Slot& dummy = memory.get(Role::dummy, 256, Access::device);
     vulkan::Slot* mask = s.mask > 0 ? &memory.get(Role::mask, s.mask, Access::upload) : nullptr;
     vulkan::Slot* lens =
@@ -313,14 +335,20 @@ class VulkanBackend final : public BackendImpl {
         want_probs ? &memory.get(Role::probs, s.probs, Access::readback) : nullptr;
 
     vulkan::pack_bhld(in.q, static_cast<float*>(q.host()), dk);
-    vulkan::pack_bhld(in.k, static_cast<float*>(k.host()), dk);
-    vulkan::pack_bhld(in.v, static_cast<float*>(v.host()), dv);
+    if (!cached) {
+      vulkan::pack_bhld(in.k, static_cast<float*>(k->host()), dk);
+      vulkan::pack_bhld(in.v, static_cast<float*>(v->host()), dv);
+    }
     if (mask != nullptr) vulkan::pack_mask(*in.mask, static_cast<float*>(mask->host()));
     if (lens != nullptr) std::memcpy(lens->host(), in.kv_lens.data(), s.kv_lens);
 
     const vulkan::Binding dummy_binding{*dummy.device.buffer, 256};
-    const vulkan::Binding q_b{*q.device.buffer, s.q}, k_b{*k.device.buffer, s.k},
-        v_b{*v.device.buffer, s.v};
+    const vulkan::Binding q_b{*q.device.buffer, s.q};
+    const std::pair<vulkan::Binding, vulkan::Binding> kv =
+        cached ? vulkan::kv_cache_bindings(*in.kv_cache)
+               : std::pair{vulkan::Binding{*k->device.buffer, s.k},
+                           vulkan::Binding{*v->device.buffer, s.v}};
+    const vulkan::Binding k_b = kv.first, v_b = kv.second;
     const vulkan::Binding mask_b =
         mask != nullptr ? vulkan::Binding{*mask->device.buffer, s.mask} : dummy_binding;
     const vulkan::Binding lens_b =
@@ -342,7 +370,7 @@ class VulkanBackend final : public BackendImpl {
     cmd.begin(vk::CommandBufferBeginInfo{.flags = vk::CommandBufferUsageFlagBits::eOneTimeSubmit});
     bool staged_inputs = false;
     for (auto [slot, bytes] :
-         {std::pair{&q, s.q}, {&k, s.k}, {&v, s.v}, {mask, s.mask}, {lens, s.kv_lens}}) {
+         {std::pair{&q, s.q}, {k, s.k}, {v, s.v}, {mask, s.mask}, {lens, s.kv_lens}}) {
       if (slot == nullptr || !slot->staged()) continue;
       copy(*slot->staging.buffer, *slot->device.buffer, bytes);
       staged_inputs = true;
@@ -423,6 +451,8 @@ class VulkanBackend final : public BackendImpl {
     if (probs != nullptr) std::memcpy(out.probs.data(), probs->host(), out.probs.size_bytes());
   }
 
+  // Live KV caches of this backend (they share its ownership, so it outlives them).
+  vulkan::KvRegistry kv_caches_;
   std::shared_ptr<State> state_;  // null after release(); Recordings may share it
   DeviceInfo info_;
   vk::PhysicalDeviceLimits limits_;

@@ -109,7 +109,7 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   // (llvmpipe 22.3, docs/performance.md); RGBA32F texels (4 floats a lane) need head dims
   // that are whole chunks of 4·SG floats. Texel buffers are limited to maxTexelBufferElements.
   const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
-  const auto kv_rows = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.len_kv);
+  const auto kv_rows = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.kv_stride);
   const std::uint32_t width = s.dk % (4 * s.sg) == 0 && s.dv % (4 * s.sg) == 0 ? 4 : 1;
   if (s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit) s.texel = width;
   s.features = (p.mask != detail::MaskKind::none ? VKATTN_FEATURE_MASK : 0u) |

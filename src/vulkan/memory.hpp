@@ -75,9 +75,13 @@ class Memory {
   // True when device buffers are host visible and mapped (no staging copies).
   [[nodiscard]] bool direct() const noexcept { return direct_; }
 
- private:
+  // Where create() puts a buffer's memory.
   enum class Place : std::uint8_t { mapped_device, device_only, host };
+  // One buffer outside the role cache (KV caches own theirs). Returns an empty Buffer when
+  // no memory type fits `place`; throws vk::SystemError when allocation fails.
   [[nodiscard]] Buffer create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place place) const;
+
+ private:
   [[nodiscard]] std::int64_t find_type(std::uint32_t allowed, vk::MemoryPropertyFlags required,
                                        vk::MemoryPropertyFlags preferred) const;
 

@@ -203,7 +203,7 @@ Recording record_attention(Context& context, VkCommandBuffer cmd, const Attentio
     }
 
     // Pipelines are created lazily and the backend's planner reads shared state.
-    std::lock_guard lock(ctx->mutex);
+    std::lock_guard lock(ctx->backend->call_mutex);
     std::shared_ptr<const vulkan::Device> dev = ctx->backend->vulkan_device();
     if (dev == nullptr) {
       if (ctx->backend->info().backend != Backend::vulkan)

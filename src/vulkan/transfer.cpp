@@ -72,6 +72,7 @@ gpu::AttentionParams base_params(const detail::Problem& p) noexcept {
   a.heads_kv = u(p.heads_kv);
   a.len_q = u(p.len_q);
   a.len_kv = u(p.len_kv);
+  a.kv_stride = u(p.kv_stride);
   a.dim_qk = u(p.dim_qk);
   a.dim_v = u(p.dim_v);
   a.causal = p.causal == Causal::top_left       ? VKATTN_CAUSAL_TOP_LEFT

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The CPU backend's KvCache storage: host f32 [B, Hkv, capacity, D] arrays that calls read
+// through strided views, without a copy.
+
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace vkattn::detail {
+
+class CpuKvStorage final : public KvStorage {
+ public:
+  explicit CpuKvStorage(const KvCacheDesc& desc);
+  void write(const TensorView& k, const TensorView& v, std::int64_t at) override;
+
+  // Views of the first `length` rows of every (batch, KV head) slice.
+  [[nodiscard]] TensorView k_view(std::int64_t length) const noexcept;
+  [[nodiscard]] TensorView v_view(std::int64_t length) const noexcept;
+
+ private:
+  [[nodiscard]] TensorView view_of(const std::vector<float>& data, std::int64_t dim,
+                                   std::int64_t length) const noexcept;
+
+  KvCacheDesc desc_;
+  std::vector<float> k_;
+  std::vector<float> v_;
+};
+
+// `in` with k and v replaced by views over the CPU cache it names (when it names one).
+[[nodiscard]] AttentionInputs resolve_kv_cache(const Problem& problem, const AttentionInputs& in);
+
+}  // namespace vkattn::detail
