@@ -28,7 +28,21 @@ struct Shape {
   const char* set;
   std::int64_t b, hq, hkv, lq, lkv, d;
   vkattn::Causal causal = vkattn::Causal::none;
-  bool cached = false;  // K/V from a KvCache filled once before timing
+  bool cached = false;                       // K/V from a KvCache filled once before timing
+  vkattn::DType dtype = vkattn::DType::f32;  // storage of Q, K and V (O is always f32)
+};
+
+// Inputs as stored: f32 values, or the same values rounded to f16 (_Float16, a GCC/Clang
+// extension on x86-64 and AArch64).
+struct Storage {
+  std::vector<float> f32;
+  std::vector<_Float16> f16;
+  Storage(std::vector<float> values, vkattn::DType dtype) : f32(std::move(values)) {
+    if (dtype == vkattn::DType::f16) f16.assign(f32.begin(), f32.end());
+  }
+  [[nodiscard]] const void* data() const {
+    return f16.empty() ? static_cast<const void*>(f32.data()) : f16.data();
+  }
 };
 
 std::vector<float> random_values(std::size_t n, std::uint32_t seed) {
@@ -93,14 +107,14 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
   desc.len_kv = s.lkv;
   desc.head_dim = s.d;
   desc.causal = s.causal;
-  auto q = random_values(static_cast<std::size_t>(s.b * s.hq * s.lq * s.d), 1);
-  auto k = random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 2);
-  auto v = random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 3);
-  std::vector<float> o(q.size());
+  const Storage q(random_values(static_cast<std::size_t>(s.b * s.hq * s.lq * s.d), 1), s.dtype);
+  const Storage k(random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 2), s.dtype);
+  const Storage v(random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 3), s.dtype);
+  std::vector<float> o(q.f32.size());
   using TV = vkattn::TensorView;
-  const vkattn::AttentionInputs host{TV::bhld(q.data(), vkattn::DType::f32, s.b, s.hq, s.lq, s.d),
-                                     TV::bhld(k.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d),
-                                     TV::bhld(v.data(), vkattn::DType::f32, s.b, s.hkv, s.lkv, s.d),
+  const vkattn::AttentionInputs host{TV::bhld(q.data(), s.dtype, s.b, s.hq, s.lq, s.d),
+                                     TV::bhld(k.data(), s.dtype, s.b, s.hkv, s.lkv, s.d),
+                                     TV::bhld(v.data(), s.dtype, s.b, s.hkv, s.lkv, s.d),
                                      {},
                                      {},
                                      nullptr};
@@ -139,7 +153,9 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
 
   const double flops = 4.0 * static_cast<double>(s.b * s.hq * s.lq) * static_cast<double>(s.lkv) *
                        static_cast<double>(s.d) * visible_fraction(s);
-  const double bytes = 4.0 * static_cast<double>(2 * q.size() + k.size() + v.size());
+  const double element = static_cast<double>(vkattn::size_of(s.dtype));
+  const double bytes = element * static_cast<double>(q.f32.size() + k.f32.size() + v.f32.size()) +
+                       4.0 * static_cast<double>(o.size());
   state.counters["FLOP/s"] =
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] =
@@ -153,16 +169,29 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
   state.SetLabel(ctx.device().name + " | " + ctx.plan(desc).reason);
 }
 
+// The shape sets: B=1, Hq=32, Hkv=8 (GQA 4:1); prefill L in {512, 2048, 4096} with
+// D in {64, 128}, causal and f16 variants; decode Lq=1 over Lkv in {2048, 8192, 32768},
+// from host pointers and from a KV cache; and an odd shape.
+constexpr auto kCausal = vkattn::Causal::bottom_right;
+constexpr auto kF16 = vkattn::DType::f16;
 const Shape kShapes[] = {
     {"prefill", 1, 32, 8, 512, 512, 64},
     {"prefill", 1, 32, 8, 512, 512, 128},
-    {"prefill_causal", 1, 32, 8, 512, 512, 128, vkattn::Causal::bottom_right},
-    {"decode", 1, 32, 8, 1, 2048, 128, vkattn::Causal::bottom_right},
-    {"decode", 1, 32, 8, 1, 8192, 128, vkattn::Causal::bottom_right},
-    {"decode", 1, 32, 8, 1, 32768, 128, vkattn::Causal::bottom_right},
-    {"decode_cached", 1, 32, 8, 1, 2048, 128, vkattn::Causal::bottom_right, true},
-    {"decode_cached", 1, 32, 8, 1, 8192, 128, vkattn::Causal::bottom_right, true},
-    {"decode_cached", 1, 32, 8, 1, 32768, 128, vkattn::Causal::bottom_right, true},
+    {"prefill", 1, 32, 8, 2048, 2048, 64},
+    {"prefill", 1, 32, 8, 2048, 2048, 128},
+    {"prefill", 1, 32, 8, 4096, 4096, 64},
+    {"prefill", 1, 32, 8, 4096, 4096, 128},
+    {"prefill_causal", 1, 32, 8, 512, 512, 128, kCausal},
+    {"prefill_causal", 1, 32, 8, 2048, 2048, 128, kCausal},
+    {"prefill_causal", 1, 32, 8, 4096, 4096, 128, kCausal},
+    {"prefill_f16", 1, 32, 8, 2048, 2048, 128, vkattn::Causal::none, false, kF16},
+    {"decode", 1, 32, 8, 1, 2048, 128, kCausal},
+    {"decode", 1, 32, 8, 1, 8192, 128, kCausal},
+    {"decode", 1, 32, 8, 1, 32768, 128, kCausal},
+    {"decode_f16", 1, 32, 8, 1, 8192, 128, kCausal, false, kF16},
+    {"decode_cached", 1, 32, 8, 1, 2048, 128, kCausal, true},
+    {"decode_cached", 1, 32, 8, 1, 8192, 128, kCausal, true},
+    {"decode_cached", 1, 32, 8, 1, 32768, 128, kCausal, true},
     {"odd", 2, 3, 3, 129, 1000, 80},
 };
 
@@ -184,10 +213,17 @@ const Variant kVariants[] = {
     for (const Shape& s : kShapes) {
       // The three-pass kernel cannot read a KV cache (unpadded rows); it would only refuse.
       if (s.cached && var.kernel == vkattn::Kernel::three_pass) continue;
-      const std::string name = std::string(s.set) + "/" + var.name + "/B" + std::to_string(s.b) +
-                               "_Hq" + std::to_string(s.hq) + "_Hkv" + std::to_string(s.hkv) +
-                               "_Lq" + std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) +
-                               "_D" + std::to_string(s.d);
+      // Three-pass materialises Lq·Lkv scores per head and runs at ~0.2 GFLOP/s on lavapipe:
+      // a 2048² prefill would take minutes per iteration. Forced split-kv on prefill is the
+      // flash kernel with key slices; both stay on the small shapes.
+      const bool small = s.lq * s.lkv <= 512 * 512 || s.lq == 1;
+      if (var.kernel == vkattn::Kernel::three_pass && !small) continue;
+      if (var.kernel == vkattn::Kernel::split_kv && !small) continue;
+      std::string name = std::string(s.set) + "/" + var.name + "/B" + std::to_string(s.b) + "_Hq" +
+                         std::to_string(s.hq) + "_Hkv" + std::to_string(s.hkv) + "_Lq" +
+                         std::to_string(s.lq) + "_Lkv" + std::to_string(s.lkv) + "_D" +
+                         std::to_string(s.d);
+      if (s.dtype != vkattn::DType::f32) name.append("_").append(to_string(s.dtype));
       benchmark::RegisterBenchmark(name.c_str(), run_attention, s, var.backend, var.kernel)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()
