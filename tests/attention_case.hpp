@@ -54,6 +54,21 @@ struct Case {
   }
 };
 
+// A case of the given sizes, every option at its default.
+inline Case shape(std::int64_t b, std::int64_t hq, std::int64_t hkv, std::int64_t lq,
+                  std::int64_t lkv, std::int64_t dk, std::int64_t dv, std::uint64_t seed) {
+  Case c;
+  c.batch = b;
+  c.heads_q = hq;
+  c.heads_kv = hkv;
+  c.len_q = lq;
+  c.len_kv = lkv;
+  c.dim = dk;
+  c.dim_v = dv;
+  c.seed = seed;
+  return c;
+}
+
 // Logical BHLD index `i` of a view -> its element offset.
 template <class View>
 inline std::size_t element(const View& v, std::size_t i) {

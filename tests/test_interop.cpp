@@ -164,20 +164,6 @@ class RecordedCase {
   std::size_t out_n_ = 0, lse_n_ = 0;
 };
 
-Case shape(std::int64_t b, std::int64_t hq, std::int64_t hkv, std::int64_t lq, std::int64_t lkv,
-           std::int64_t dk, std::int64_t dv, std::uint64_t seed) {
-  Case c;
-  c.batch = b;
-  c.heads_q = hq;
-  c.heads_kv = hkv;
-  c.len_q = lq;
-  c.len_kv = lkv;
-  c.dim = dk;
-  c.dim_v = dv;
-  c.seed = seed;
-  return c;
-}
-
 // Records one case into a fresh command buffer between the application's barriers, submits,
 // waits and checks it; returns the plan it recorded.
 Plan record_and_check(const App& app, Context& ctx, const Case& c, bool want_lse = true) {

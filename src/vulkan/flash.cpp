@@ -85,7 +85,8 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     splits = std::clamp<std::uint64_t>(ceil_div(target, row_blocks * kv_heads), 1,
                                        std::max<std::uint64_t>(1, key_blocks / 16));
     splits = std::min<std::uint64_t>(splits, 64);
-    s.why_splits = std::to_string(splits) + " key slices to fill the device";
+    s.why_splits = splits == 1 ? std::string("one key slice fills the device")
+                               : std::to_string(splits) + " key slices to fill the device";
   }
   const std::uint64_t blocks_per_slice = kLoopBudget;
   if (device.loop_limited && ceil_div(key_blocks, splits) > blocks_per_slice) {
