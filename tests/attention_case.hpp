@@ -93,8 +93,8 @@ struct Outcome {
   Plan plan;
 };
 
-// Runs `c` on `ctx` and compares every requested output with the reference.
-inline Outcome run_case(Context& ctx, const Case& c) {
+// The description of `c`'s problem (sizes, dtype, causal, window, softcap).
+inline AttentionDesc desc_of(const Case& c) {
   AttentionDesc desc;
   desc.batch = c.batch;
   desc.heads_q = c.heads_q;
@@ -108,6 +108,12 @@ inline Outcome run_case(Context& ctx, const Case& c) {
   desc.window_left = c.window_left;
   desc.window_right = c.window_right;
   desc.softcap = c.softcap;
+  return desc;
+}
+
+// Runs `c` on `ctx` and compares every requested output with the reference.
+inline Outcome run_case(Context& ctx, const Case& c) {
+  const AttentionDesc desc = desc_of(c);
 
   const auto n = [](std::int64_t a, std::int64_t b, std::int64_t l, std::int64_t d) {
     return static_cast<std::size_t>(a * b * l * d);

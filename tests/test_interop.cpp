@@ -51,18 +51,8 @@ class Interop : public ::testing::Test {
 // offsets (so descriptor offsets are exercised), and the reference to hold them to.
 class RecordedCase {
  public:
-  RecordedCase(const App& app, const Case& c, bool want_lse = true) : c_(c), want_lse_(want_lse) {
-    desc_.batch = c.batch;
-    desc_.heads_q = c.heads_q;
-    desc_.heads_kv = c.heads_kv;
-    desc_.len_q = c.len_q;
-    desc_.len_kv = c.len_kv;
-    desc_.head_dim = c.dim;
-    desc_.head_dim_v = c.dv();
-    desc_.causal = c.causal;
-    desc_.window_left = c.window_left;
-    desc_.window_right = c.window_right;
-    desc_.softcap = c.softcap;
+  RecordedCase(const App& app, const Case& c, bool want_lse = true)
+      : c_(c), want_lse_(want_lse), desc_(desc_of(c)) {
     const auto n = [](std::int64_t a, std::int64_t b, std::int64_t l, std::int64_t d) {
       return static_cast<std::size_t>(a * b * l * d);
     };

@@ -21,7 +21,9 @@ namespace vkattn {
 
 struct Recording::Impl {
   Impl(std::shared_ptr<const vulkan::Device> d, std::shared_ptr<vulkan::Pipelines> p)
-      : dev(std::move(d)), pipelines(std::move(p)), memory(dev->physical, dev->device, vulkan::largest_buffer(dev->info)) {}
+      : dev(std::move(d)),
+        pipelines(std::move(p)),
+        memory(dev->physical, dev->device, vulkan::largest_buffer(dev->info)) {}
 
   // Destroyed in reverse order: the sets, their pool and the workspace go before the device.
   std::shared_ptr<const vulkan::Device> dev;
@@ -138,17 +140,20 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
   const vulkan::Binding lse =
       p.want_lse ? bind(out.lse, lse_bytes)
                  : bind(r.memory.get(Role::lse, lse_bytes, Access::device), lse_bytes);
+  // The application's tensors, bound in place by either kernel family.
+  const vulkan::Binding q = bind(in.q, q_bytes), k = bind(in.k, k_bytes), v = bind(in.v, v_bytes),
+                        o = bind(out.out, o_bytes);
   r.pool = make_pool(dev.device);
   BorrowedCommandBuffer cmd(dev.device, raw);
   if (r.plan.kernel == Kernel::three_pass) {
     const vulkan::ThreePassShape shape = vulkan::plan_three_pass(p, dev);
     const vulkan::ThreePassIo io{
-        bind(in.q, q_bytes),
-        bind(in.k, k_bytes),
-        bind(in.v, v_bytes),
+        q,
+        k,
+        v,
         dummy,
         dummy,
-        bind(out.out, o_bytes),
+        o,
         lse,
         bind(r.memory.get(Role::workspace, shape.workspace_bytes, Access::device),
              shape.workspace_bytes),
@@ -164,12 +169,12 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
   const std::uint64_t work_bytes = std::max<std::uint64_t>(shape.workspace_bytes, 256);
   const std::uint64_t plse_bytes = std::max<std::uint64_t>(shape.partial_lse_bytes, 256);
   const vulkan::FlashIo io{
-      bind(in.q, q_bytes),
-      bind(in.k, k_bytes),
-      bind(in.v, v_bytes),
+      q,
+      k,
+      v,
       dummy,
       dummy,
-      bind(out.out, o_bytes),
+      o,
       lse,
       bind(r.memory.get(Role::workspace, work_bytes, Access::device), work_bytes),
       bind(r.memory.get(Role::partial_lse, plse_bytes, Access::device), plse_bytes)};
