@@ -25,7 +25,7 @@
 //
 // Rows: all query heads sharing one KV head (GQA group G = Hq/Hkv) form one row space of
 // G·Lq rows (g-major), so one K/V stream serves the whole group. Workgroup (x, y, z) =
-// (block of WG_SIZE·ROWS rows, b·Hkv + kv head, key split). With gl_NumWorkGroups.z > 1 the
+// (block of ROW_LANES·ROWS rows, b·Hkv + kv head, key split). With gl_NumWorkGroups.z > 1 the
 // visible key range is cut into that many block-aligned slices and each writes a normalised
 // partial output and LSE at slot z; combine.comp merges them.
 //
@@ -38,7 +38,7 @@
 // invocation, which the planner respects by splitting long key ranges. The unrolled body
 // grows with DK·KEY_BLOCK·ROWS and LLVM's compile time with it; the planner caps that.
 // Constants: WG_SIZE, ROWS, KEY_BLOCK, SG (subgroup width for shared loads), SHUFFLE_LOADS,
-// DK, DV, FEATURES (specialization; chosen by src/vulkan/flash.cpp).
+// DK, DV, FEATURES, DIM_SPLIT (specialization; chosen by src/vulkan/flash.cpp).
 // Must match: src/cpu/reference.cpp (reference_attention): the row intervals are
 // key_visible() of common.glsl in closed form.
 
@@ -62,6 +62,18 @@ layout(constant_id = VKATTN_SPEC_SPLIT) const bool SHUFFLE_LOADS = true;
 layout(constant_id = VKATTN_SPEC_HEAD_DIM) const uint DK = 64;
 layout(constant_id = VKATTN_SPEC_HEAD_DIM_V) const uint DV = 64;
 layout(constant_id = VKATTN_SPEC_FEATURES) const uint FEATURES = 0;
+layout(constant_id = VKATTN_SPEC_DIM_SPLIT) const uint DIM_SPLIT = 1;
+
+// DIM_SPLIT > 1 (shuffle loads only; decode, where a KV head has fewer rows than the
+// subgroup has lanes): the lanes form DIM_SPLIT groups of SHARE that hold the same rows,
+// each group owning a 1/DIM_SPLIT share of every head-dim chunk. Scores are partial dot
+// products summed across the groups; the P·V accumulator is split between them. Every
+// lane still reads one texel of the same key row, and every lane does useful work instead
+// of the surplus lanes idling.
+const uint ROW_LANES = WG_SIZE / DIM_SPLIT;  // invocations with distinct rows
+const uint SHARE = SG / DIM_SPLIT;           // lanes of one group
+const uint OWN_K = DK / DIM_SPLIT;           // head-dim elements a lane holds
+const uint OWN_V = DV / DIM_SPLIT;
 
 layout(local_size_x_id = VKATTN_SPEC_WORKGROUP_SIZE, local_size_y = 1, local_size_z = 1) in;
 
@@ -105,6 +117,30 @@ layout(std430, binding = 2) readonly buffer VBuffer { float v_data[]; };
 #define LOAD_K1(e) k_data[e]
 #define LOAD_V1(e) v_data[e]
 #endif
+// Head-dim elements one cooperative load covers (every lane one KV_VEC), and the share of
+// them each dim group uses.
+const uint CHUNK_ALL = SG * KV_WIDTH;
+const uint CHUNK = SHARE * KV_WIDTH;
+
+// Element dd of this lane's group's share of a cooperatively loaded chunk x: fetched from
+// the group lane that loaded it. One group: a constant lane (a broadcast on CPU drivers);
+// groups of one lane: the lane's own load, no shuffle.
+#define SHARED(x, dd) (SHARE == 1u ? COMPONENT(x, (dd) % KV_WIDTH) \
+    : subgroupShuffle(COMPONENT(x, (dd) % KV_WIDTH), \
+                      DIM_SPLIT == 1u ? (dd) / KV_WIDTH : share_base + (dd) / KV_WIDTH))
+
+// Sum of v over the DIM_SPLIT groups (a butterfly over the lanes SHARE, 2·SHARE, ... apart).
+// Written out rather than as a loop: the conditions are specialization constants that
+// fold away, where a loop whose counter doubles is not unrolled and would keep the
+// register arrays around it in memory.
+float sum_groups(float v) {
+  if (SHARE < SG) v += subgroupShuffleXor(v, SHARE);
+  if (2u * SHARE < SG) v += subgroupShuffleXor(v, 2u * SHARE);
+  if (4u * SHARE < SG) v += subgroupShuffleXor(v, 4u * SHARE);
+  if (8u * SHARE < SG) v += subgroupShuffleXor(v, 8u * SHARE);
+  return v;
+}
+
 layout(std430, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
 layout(std430, binding = 5) writeonly buffer OBuffer { float o_data[]; };
@@ -128,8 +164,8 @@ void main() {
   uint row_h[ROWS];
   int row_lo[ROWS];  // visible keys of each row: [row_lo, row_hi), the interval key_visible()
   int row_hi[ROWS];  // allows; empty for padding rows
-  float q[ROWS][DK];
-  float acc[ROWS][DV];
+  float q[ROWS][OWN_K];
+  float acc[ROWS][OWN_V];
   float m[ROWS];
   float l[ROWS];
 
@@ -139,9 +175,14 @@ void main() {
   }
   barrier();  // the initial bounds must be visible before any invocation narrows them
 
-  const uint base = gl_WorkGroupID.x * WG_SIZE * ROWS + gl_LocalInvocationIndex;
+  const uint lane = SHUFFLE_LOADS ? gl_SubgroupInvocationID : 0u;
+  // This lane's head-dim group and its first lane, from the subgroup lane id: CPU drivers
+  // know it per lane at compile time, so shuffles indexed by it stay constant-index.
+  const uint dim_lane = SHUFFLE_LOADS ? lane / SHARE : 0u;
+  const uint share_base = dim_lane * SHARE;
+  const uint base = gl_WorkGroupID.x * ROW_LANES * ROWS + gl_LocalInvocationIndex % ROW_LANES;
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-    const uint row = base + r * WG_SIZE;
+    const uint row = base + r * ROW_LANES;
     row_ok[r] = row < n_rows;
     const uint g = row_ok[r] ? row / p.len_q : 0u;
     row_i[r] = row_ok[r] ? row % p.len_q : 0u;
@@ -150,8 +191,10 @@ void main() {
     l[r] = 0.0;
     const uint q_base = ((b * p.heads_q + row_h[r]) * p.len_q + row_i[r]) * DK;
     // Scale folded into q: one multiply per element instead of one per score.
-    [[unroll]] for (uint d = 0u; d < DK; ++d) q[r][d] = row_ok[r] ? q_data[q_base + d] * p.scale : 0.0;
-    [[unroll]] for (uint d = 0u; d < DV; ++d) acc[r][d] = 0.0;
+    [[unroll]] for (uint d0 = 0u; d0 < DK; d0 += CHUNK_ALL)
+      [[unroll]] for (uint e = 0u; e < CHUNK; ++e)
+        q[r][d0 / DIM_SPLIT + e] = row_ok[r] ? q_data[q_base + d0 + share_base * KV_WIDTH + e] * p.scale : 0.0;
+    [[unroll]] for (uint d = 0u; d < OWN_V; ++d) acc[r][d] = 0.0;
     int diag = int(row_i[r]);
     if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
     int lo = 0;
@@ -179,8 +222,6 @@ void main() {
   }
 
   const uint kv_base = bkv * p.kv_stride;
-  const uint lane = SHUFFLE_LOADS ? gl_SubgroupInvocationID : 0u;
-  const uint CHUNK = SG * KV_WIDTH;  // head-dim elements one shuffle-shared load covers
   // The loop body has no data-dependent branches: CPU drivers run both sides of a branch
   // under a lane mask (and even skip nothing on a uniform one), so visibility, the empty
   // row and the rescale are arithmetic and selects.
@@ -193,14 +234,15 @@ void main() {
     float s[ROWS][KEY_BLOCK];
     [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) {
       [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] = 0.0;
-      [[unroll]] for (uint d0 = 0u; d0 < DK; d0 += CHUNK) {
+      [[unroll]] for (uint d0 = 0u; d0 < DK; d0 += CHUNK_ALL) {
         const KV_VEC shared_k = SHUFFLE_LOADS ? LOAD_K(key_row[t] * DK + d0 + lane * KV_WIDTH) : KV_VEC(0.0);
         [[unroll]] for (uint dd = 0u; dd < CHUNK; ++dd) {
-          const float kd = SHUFFLE_LOADS ? subgroupShuffle(COMPONENT(shared_k, dd % KV_WIDTH), dd / KV_WIDTH)
-                                         : LOAD_K1(key_row[t] * DK + d0 + dd);
-          [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] += q[r][d0 + dd] * kd;
+          const float kd = SHUFFLE_LOADS ? SHARED(shared_k, dd) : LOAD_K1(key_row[t] * DK + d0 + dd);
+          [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] += q[r][d0 / DIM_SPLIT + dd] * kd;
         }
       }
+      // Each group summed its share of the head dim; add the groups' partial scores.
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) s[r][t] = sum_groups(s[r][t]);
     }
 
     float rescale = 0.0;  // largest |correction - 1| of this invocation's rows
@@ -237,24 +279,23 @@ void main() {
     // Rarely needed after the first block; GPUs skip it (a uniform branch).
     if (subgroupAny(rescale != 0.0)) {
       [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-        [[unroll]] for (uint d = 0u; d < DV; ++d) acc[r][d] *= correction[r];
+        [[unroll]] for (uint d = 0u; d < OWN_V; ++d) acc[r][d] *= correction[r];
     }
 
     // acc += P·V with the head dim outermost: each accumulator element (too many for
     // registers) is loaded and stored once per block, with the KEY_BLOCK terms summed between.
-    [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += CHUNK) {
+    [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += CHUNK_ALL) {
       KV_VEC shared_v[KEY_BLOCK];
       [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t)
         shared_v[t] = SHUFFLE_LOADS ? LOAD_V(key_row[t] * DV + d0 + lane * KV_WIDTH) : KV_VEC(0.0);
       [[unroll]] for (uint dd = 0u; dd < CHUNK; ++dd) {
         float vd[KEY_BLOCK];
         [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t)
-          vd[t] = SHUFFLE_LOADS ? subgroupShuffle(COMPONENT(shared_v[t], dd % KV_WIDTH), dd / KV_WIDTH)
-                                : LOAD_V1(key_row[t] * DV + d0 + dd);
+          vd[t] = SHUFFLE_LOADS ? SHARED(shared_v[t], dd) : LOAD_V1(key_row[t] * DV + d0 + dd);
         [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-          float a = acc[r][d0 + dd];
+          float a = acc[r][d0 / DIM_SPLIT + dd];
           [[unroll]] for (uint t = 0u; t < KEY_BLOCK; ++t) a += s[r][t] * vd[t];
-          acc[r][d0 + dd] = a;
+          acc[r][d0 / DIM_SPLIT + dd] = a;
         }
       }
     }
@@ -265,7 +306,9 @@ void main() {
     const uint out_row = gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
     // A row that saw no key: output 0 and LSE -inf (never NaN).
     const float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
-    [[unroll]] for (uint d = 0u; d < DV; ++d) o_data[out_row * DV + d] = acc[r][d] * inv;
-    lse_data[out_row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
+    [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += CHUNK_ALL)
+      [[unroll]] for (uint e = 0u; e < CHUNK; ++e)
+        o_data[out_row * DV + d0 + share_base * KV_WIDTH + e] = acc[r][d0 / DIM_SPLIT + e] * inv;
+    if (dim_lane == 0u) lse_data[out_row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
   }
 }

@@ -19,6 +19,7 @@ using uint = std::uint32_t;
 #define VKATTN_SPEC_SPLIT 5           // kernel-specific (e.g. KV splits)
 #define VKATTN_SPEC_HEAD_DIM_V 6      // padded value head dim for kernels that keep rows in registers
 #define VKATTN_SPEC_FEATURES 7        // VKATTN_FEATURE_* bits compiled into a pipeline
+#define VKATTN_SPEC_DIM_SPLIT 8       // lane groups that split one query row's head dim
 
 // Specialization bits of VKATTN_SPEC_FEATURES: per-score work a pipeline includes. Compiled
 // in or out rather than branched on, because CPU drivers execute both sides of every branch.

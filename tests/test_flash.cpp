@@ -94,6 +94,24 @@ std::vector<Named> cases() {
   c = shape(2, 3, 3, 19, 23, 48, 48, 22);
   c.blhd = true;
   add("blhd", c);
+  // Decode shapes with fewer rows per KV head than lanes: the lanes split the head dim
+  // (2, 4 and 8 groups), through every per-score feature and both texel widths.
+  c = shape(2, 4, 2, 1, 300, 80, 48, 31);
+  c.causal = Causal::bottom_right;
+  c.kv_lens = true;
+  c.mask = MaskMode::boolean;
+  c.mask_shape = {0, 1, 0, 0};
+  add("decode_split_dims_mask_kv_lens", c);
+  c = shape(1, 3, 3, 2, 200, 40, 40, 32);
+  c.softcap = 5.0f;
+  c.magnitude = 4.0f;
+  c.causal = Causal::bottom_right;
+  c.window_left = 50;
+  add("decode_split_dims_softcap_window", c);
+  c = shape(1, 2, 2, 1, 129, 64, 64, 33);
+  c.mask = MaskMode::additive;
+  c.mask_shape = {1, 0, 1, 0};
+  add("decode_mha_split_dims_additive_mask", c);
   return v;
 }
 

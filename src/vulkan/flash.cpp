@@ -21,7 +21,9 @@ constexpr std::uint64_t kLoopBudget = 60000;
 
 }  // namespace
 
-std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept { return s.wg * s.rows; }
+std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
+  return s.wg / s.dim_split * s.rows;
+}
 
 std::uint32_t padded_head_dim(std::int64_t d) noexcept {
   // Multiples of 16 (a multiple of the shader's SG) up to 64, then of 32: at most 10
@@ -45,19 +47,23 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     // broadcast K/V element feeds `rows` FMAs per lane (more rows: fewer loads per FMA), and
     // four keys per step load and store each accumulator element once per four keys
     // (measured on lavapipe, D=128 prefill: 4 keys 27% faster than 2; docs/performance.md).
-    // Few rows per KV head (decode) must not leave lanes idle: rows shrink to what there is.
-    // Decode runs this kernel too: with lanes over rows it beat a lanes-over-head-dim kernel
-    // 3-4x on lavapipe even with most lanes idle (MHA decode: 1 of 8 lanes busy).
+    // Few rows per KV head (decode) must not leave lanes idle: rows shrink to what there is,
+    // and when even one row per lane leaves lanes over, the surplus lanes split the head
+    // dim (dim_split groups): decode with GQA 4:1 runs 4 rows x 2 groups, MHA decode 1 row
+    // x 8 (docs/performance.md).
     s.wg = subgroup;
     const std::uint64_t rows_per_head = static_cast<std::uint64_t>(p.group() * p.len_q);
     s.rows = 1;
+    while (s.shuffle_loads && s.dim_split < subgroup &&
+           std::uint64_t{subgroup / s.dim_split} >= 2 * rows_per_head)
+      s.dim_split *= 2;
     // LLVM's compile time grows with the unrolled body (rows · head dim): cap it so a
     // D=256 pipeline compiles in seconds, not minutes.
     const std::uint32_t max_rows = std::max<std::uint32_t>(1, 512 / std::max(s.dk, s.dv));
     while (s.rows < std::min<std::uint32_t>(8, max_rows) &&
            std::uint64_t{s.wg} * s.rows < rows_per_head)
       s.rows *= 2;
-    s.key_block = 4;
+    s.key_block = s.dim_split > 1 ? 8 : 4;
   } else {
     // GPUs: several subgroups per workgroup to hide latency; one row per invocation keeps
     // the register file (q, acc: dk + dv floats) within bounds.
@@ -128,7 +134,8 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                                           : gpu::ShaderId::flash_attn,
                                            7,
                                            SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk,
-                                                      s.shuffle_loads ? 1u : 0u, s.dv, s.features},
+                                                      s.shuffle_loads ? 1u : 0u, s.dv, s.features,
+                                                      s.dim_split},
                                            s.texel != 0 ? 0b110u : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};

@@ -18,6 +18,7 @@ struct FlashShape {
   std::uint32_t wg = 0;         // invocations per workgroup
   std::uint32_t rows = 0;       // query rows per invocation
   std::uint32_t key_block = 0;  // keys per online-softmax step
+  std::uint32_t dim_split = 1;  // lane groups that split a row's head dim (shuffle loads only)
   std::uint32_t sg = 0;         // lanes that share one K/V row load (SG in the shader)
   bool shuffle_loads = false;   // K/V rows loaded cooperatively and broadcast by subgroupShuffle
   std::uint32_t texel = 0;      // K/V read through uniform texel buffers of this many floats
