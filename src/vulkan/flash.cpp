@@ -44,9 +44,7 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   s.sg = s.shuffle_loads ? subgroup : 16;
   if (cpu_device) {
     // CPU drivers run one workgroup per thread: a single subgroup needs no barriers. Every
-    // broadcast K/V element feeds `rows` FMAs per lane (more rows: fewer loads per FMA), and
-    // four keys per step load and store each accumulator element once per four keys
-    // (measured on lavapipe, D=128 prefill: 4 keys 27% faster than 2; docs/performance.md).
+    // broadcast K/V element feeds `rows` FMAs per lane (more rows: fewer loads per FMA).
     // Few rows per KV head (decode) must not leave lanes idle: rows shrink to what there is,
     // and when even one row per lane leaves lanes over, the surplus lanes split the head
     // dim (dim_split groups): decode with GQA 4:1 runs 4 rows x 2 groups, MHA decode 1 row
@@ -63,7 +61,12 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     while (s.rows < std::min<std::uint32_t>(8, max_rows) &&
            std::uint64_t{s.wg} * s.rows < rows_per_head)
       s.rows *= 2;
-    s.key_block = s.dim_split > 1 ? 8 : 4;
+    // Keys per step: more keys load and store each accumulator element less often per key.
+    // Measured on lavapipe (min CPU time, 8 vs 4 keys): prefill D=32/64/128/256 10-20%
+    // faster, decode 1.4x; D=96 (three 32-float chunks) 25% slower, so head dims that are not
+    // powers of two keep 4.
+    const bool pow2_dims = (s.dk & (s.dk - 1)) == 0 && (s.dv & (s.dv - 1)) == 0;
+    s.key_block = pow2_dims || s.dim_split > 1 ? 8 : 4;
   } else {
     // GPUs: several subgroups per workgroup to hide latency; one row per invocation keeps
     // the register file (q, acc: dk + dv floats) within bounds.
