@@ -24,9 +24,11 @@ struct FallbackKernels {
   void (*dot_rows)(int m, int n, int d, const float* q, std::ptrdiff_t ldq, const float* k,
                    std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
   // One online-softmax step over `rows` rows of a score block s[rows][n8] (n8 a multiple of
-  // 8; excluded scores are -inf): per row, m <- max(m, max s), s <- exp(s - m),
-  // l <- l·exp(m_old - m) + sum s, o[row][0, dvp) *= exp(m_old - m). A row whose max stays
-  // -inf gets all-zero weights (never NaN).
+  // 8; excluded scores are -inf): per row, m <- max s only when that exceeds m by more than
+  // a slack (a lazy reference max: weights stay <= e^8), s <- exp(s - m),
+  // l <- l·exp(m_old - m) + sum s, o[row][0, dvp) *= exp(m_old - m). m is thus a reference,
+  // not the running max, and m + log(l) is the row's LSE. A row whose max stays -inf gets
+  // all-zero weights (never NaN).
   void (*online_softmax)(float* s, std::ptrdiff_t lds, int rows, int n8, float* m, float* l,
                          float* o, std::ptrdiff_t ldo, int dvp);
   // Kᵀ in panels: for src [rows][cols], dst[r / 16][c][r % 16] = src[r][c], rows padded
