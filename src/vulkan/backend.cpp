@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // VulkanBackend: plans, uploads, records one command buffer per call, submits, waits and
 // downloads; translates every Vulkan failure into vkattn::Error at this boundary.
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -98,14 +99,17 @@ void check_readback(std::uint64_t bytes, const DeviceInfo& info) {
 }
 
 vk::raii::DescriptorPool make_descriptor_pool(const vk::raii::Device& device) {
-  const vk::DescriptorPoolSize size{.type = vk::DescriptorType::eStorageBuffer,
-                                    .descriptorCount = 64};
+  // Flash on CPU drivers binds Q, K and V as uniform texel buffers.
+  const std::array<vk::DescriptorPoolSize, 2> sizes{
+      vk::DescriptorPoolSize{.type = vk::DescriptorType::eStorageBuffer, .descriptorCount = 64},
+      vk::DescriptorPoolSize{.type = vk::DescriptorType::eUniformTexelBuffer,
+                             .descriptorCount = 16}};
   // FREE_DESCRIPTOR_SET: the RAII sets free themselves after each call.
   return {device, vk::DescriptorPoolCreateInfo{
                       .flags = vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet,
                       .maxSets = 16,
-                      .poolSizeCount = 1,
-                      .pPoolSizes = &size}};
+                      .poolSizeCount = static_cast<std::uint32_t>(sizes.size()),
+                      .pPoolSizes = sizes.data()}};
 }
 
 // Every Vulkan object of one backend, in creation order (destroyed in reverse).
@@ -386,21 +390,23 @@ class VulkanBackend final : public BackendImpl {
       if (fused) {
         const std::uint64_t lse_bytes = std::max<std::uint64_t>(fshape.partial_lse_bytes, 256);
         vulkan::Slot& partial_lse = memory.get(Role::partial_lse, lse_bytes, Access::device);
-        vulkan::Binding k_in = k_b, v_in = v_b;
+        vulkan::Binding q_in = q_b, k_in = k_b, v_in = v_b;
         if (fshape.texel) {
-          for (const vulkan::Binding* b : {&k_b, &v_b})
-            views.emplace_back(st.dev->device,
-                               vk::BufferViewCreateInfo{
-                                   .buffer = b->buffer,
-                                   .format = fshape.texel == 4 ? vk::Format::eR32G32B32A32Sfloat
-                                                               : vk::Format::eR32Sfloat,
-                                   .offset = 0,
-                                   .range = b->bytes});
-          k_in.view = *views[0];
-          v_in.view = *views[1];
+          // RGBA texels are read for Q too; R32F ones for K and V only.
+          views.reserve(3);
+          for (vulkan::Binding* b : {&k_in, &v_in, fshape.texel == 4 ? &q_in : nullptr}) {
+            if (b == nullptr) continue;
+            b->view = *views.emplace_back(
+                st.dev->device, vk::BufferViewCreateInfo{
+                                    .buffer = b->buffer,
+                                    .format = fshape.texel == 4 ? vk::Format::eR32G32B32A32Sfloat
+                                                                : vk::Format::eR32Sfloat,
+                                    .offset = 0,
+                                    .range = b->bytes});
+          }
         }
         const vulkan::FlashIo io{
-            q_b,
+            q_in,
             k_in,
             v_in,
             mask_b,

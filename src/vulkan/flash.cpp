@@ -120,8 +120,12 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   // that are whole chunks of 4·SG floats. Texel buffers are limited to maxTexelBufferElements.
   const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
   const auto kv_rows = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.kv_stride);
+  const auto q_rows = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q);
   const std::uint32_t width = s.dk % (4 * s.sg) == 0 && s.dv % (4 * s.sg) == 0 ? 4 : 1;
-  if (s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit) s.texel = width;
+  // RGBA texels serve Q as well (flash_attn.comp binds it as a texel buffer at width 4).
+  const std::uint64_t q_texels = width == 4 ? q_rows * s.dk / 4 : 0;
+  if (s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit && q_texels <= limit)
+    s.texel = width;
   s.features = (p.mask != detail::MaskKind::none ? VKATTN_FEATURE_MASK : 0u) |
                (p.softcap > 0.0f ? VKATTN_FEATURE_SOFTCAP : 0u);
   return s;
@@ -139,7 +143,9 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                            SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk,
                                                       s.shuffle_loads ? 1u : 0u, s.dv, s.features,
                                                       s.dim_split},
-                                           s.texel != 0 ? 0b110u : 0u});
+                                           s.texel == 4   ? 0b111u
+                                           : s.texel == 1 ? 0b110u
+                                                          : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};
   if (split) {
