@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 //
 // Fused attention (FlashAttention-2 style), one dispatch, O(L) memory; also the partial
-// pass of split-KV decode.
+// pass of split-KV decode. On CPU drivers, decode shapes whose head dims are whole RGBA
+// chunks run flash_decode.comp instead (every lane on all the rows; see there).
 //
 // Algorithm: each invocation owns ROWS query rows and keeps them, their output accumulator
 // and running (max, sum) in registers (head-dim loops fully unrolled, so every index is

@@ -7,4 +7,5 @@ vkattn_add_shader(TARGET vkattn_vulkan NAME weighted_sum SOURCE ${_s}/weighted_s
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn   SOURCE ${_s}/flash_attn.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode SOURCE ${_s}/flash_decode.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME combine      SOURCE ${_s}/combine.comp)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The fused kernels (shaders/flash_attn.comp + combine.comp, src/vulkan/flash.cpp), forced as
-// flash (one pass over the keys) and as split-KV (key slices merged by LSE), against the
-// double-precision reference with the validation layer on. One list of cases serves both.
+// The fused kernels (shaders/flash_attn.comp, flash_decode.comp + combine.comp,
+// src/vulkan/flash.cpp), forced as flash (one pass over the keys) and as split-KV (key slices
+// merged by LSE), against the double-precision reference with the validation layer on. One
+// list of cases serves both.
 #include <string>
 #include <tuple>
 #include <vector>
@@ -94,8 +95,10 @@ std::vector<Named> cases() {
   c = shape(2, 3, 3, 19, 23, 48, 48, 22);
   c.blhd = true;
   add("blhd", c);
-  // Decode shapes with fewer rows per KV head than lanes: the lanes split the head dim
-  // (2, 4 and 8 groups), through every per-score feature and both texel widths.
+  // Decode shapes with fewer rows per KV head than half the lanes. Head dims of R32F texels
+  // (padded to 48) run flash_attn.comp with the lanes splitting the head dim into 2, 4 and 8
+  // groups; whole RGBA chunks run flash_decode.comp (every lane on all rows): 1 row, 3 rows
+  // padded to 4, 2 query positions with Dk != Dv. Every per-score feature on each.
   c = shape(2, 4, 2, 1, 300, 80, 48, 31);
   c.causal = Causal::bottom_right;
   c.kv_lens = true;
@@ -108,10 +111,30 @@ std::vector<Named> cases() {
   c.causal = Causal::bottom_right;
   c.window_left = 50;
   add("decode_split_dims_softcap_window", c);
-  c = shape(1, 2, 2, 1, 129, 64, 64, 33);
-  c.mask = MaskMode::additive;
-  c.mask_shape = {1, 0, 1, 0};
-  add("decode_mha_split_dims_additive_mask", c);
+  // One MHA decode row per KV head with an additive mask: 8 head-dim groups (R32F), or the
+  // decode kernel with a single row (RGBA).
+  const auto mha_additive_mask = [](std::int64_t dim, std::uint64_t seed) {
+    Case m = shape(1, 2, 2, 1, 129, dim, dim, seed);
+    m.mask = MaskMode::additive;
+    m.mask_shape = {1, 0, 1, 0};
+    return m;
+  };
+  add("decode_mha_split_dims_additive_mask", mha_additive_mask(40, 33));
+  add("decode_kernel_mha_additive_mask", mha_additive_mask(64, 37));
+  c = shape(1, 8, 2, 1, 100, 48, 48, 36);
+  c.causal = Causal::bottom_right;
+  add("decode_gqa_split_dims", c);
+  c = shape(2, 6, 2, 1, 300, 64, 64, 34);
+  c.causal = Causal::bottom_right;
+  c.kv_lens = true;
+  c.softcap = 5.0f;
+  c.magnitude = 4.0f;
+  c.window_left = 100;
+  add("decode_kernel_padding_row_kv_lens_softcap_window", c);
+  c = shape(1, 4, 2, 2, 150, 96, 64, 35);
+  c.mask = MaskMode::boolean;
+  c.mask_shape = {1, 0, 0, 0};
+  add("decode_kernel_two_queries_dk_ne_dv_bool_mask", c);
   return v;
 }
 

@@ -22,7 +22,7 @@ constexpr std::uint64_t kLoopBudget = 60000;
 }  // namespace
 
 std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
-  return s.wg / s.dim_split * s.rows;
+  return s.decode_kernel ? s.rows : s.wg / s.dim_split * s.rows;
 }
 
 std::uint32_t padded_head_dim(std::int64_t d) noexcept {
@@ -32,7 +32,8 @@ std::uint32_t padded_head_dim(std::int64_t d) noexcept {
   return u <= 64 ? std::max(16u, (u + 15) / 16 * 16) : (u + 31) / 32 * 32;
 }
 
-FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split_kv) {
+FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split_kv,
+                      bool texel_buffers) {
   FlashShape s;
   const std::uint32_t subgroup = std::max<std::uint32_t>(device.info.subgroup_size, 1);
   const bool cpu_device = device.info.type == "cpu";
@@ -75,6 +76,29 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.rows = 1;
     s.key_block = 2;
   }
+  // CPU drivers fetch texels with vector loads but read storage buffers lane by lane
+  // (llvmpipe 22.3, docs/performance.md); RGBA32F texels (4 floats a lane) need head dims
+  // that are whole chunks of 4·SG floats. Texel buffers are limited to maxTexelBufferElements.
+  const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
+  const auto kv_rows = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.kv_stride);
+  const auto q_rows = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q);
+  const std::uint32_t width = s.dk % (4 * s.sg) == 0 && s.dv % (4 * s.sg) == 0 ? 4 : 1;
+  // RGBA texels serve Q as well (flash_attn.comp binds it as a texel buffer at width 4).
+  const std::uint64_t q_texels = width == 4 ? q_rows * s.dk / 4 : 0;
+  if (texel_buffers && s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit &&
+      q_texels <= limit)
+    s.texel = width;
+  // Few rows per KV head (the lanes would split the head dim) through RGBA texels: the decode
+  // kernel, in which every lane works on all the rows over its own slice of the head dim
+  // (flash_decode.comp), SG keys a step.
+  if (s.dim_split > 1 && s.texel == 4) {
+    const auto rows_per_head = static_cast<std::uint32_t>(p.group() * p.len_q);
+    s.decode_kernel = true;
+    s.dim_split = 1;
+    s.rows = 1;
+    while (s.rows < rows_per_head) s.rows *= 2;
+    s.key_block = s.sg;
+  }
   s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup),
                                          device.limits.maxComputeWorkGroupInvocations);
 
@@ -115,17 +139,7 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.workspace_bytes = std::uint64_t{s.splits} * rows_total * s.dv * sizeof(float);
     s.partial_lse_bytes = std::uint64_t{s.splits} * rows_total * sizeof(float);
   }
-  // CPU drivers fetch texels with vector loads but read storage buffers lane by lane
-  // (llvmpipe 22.3, docs/performance.md); RGBA32F texels (4 floats a lane) need head dims
-  // that are whole chunks of 4·SG floats. Texel buffers are limited to maxTexelBufferElements.
-  const auto limit = static_cast<std::uint64_t>(device.limits.maxTexelBufferElements);
-  const auto kv_rows = static_cast<std::uint64_t>(p.batch * p.heads_kv * p.kv_stride);
-  const auto q_rows = static_cast<std::uint64_t>(p.batch * p.heads_q * p.len_q);
-  const std::uint32_t width = s.dk % (4 * s.sg) == 0 && s.dv % (4 * s.sg) == 0 ? 4 : 1;
-  // RGBA texels serve Q as well (flash_attn.comp binds it as a texel buffer at width 4).
-  const std::uint64_t q_texels = width == 4 ? q_rows * s.dk / 4 : 0;
-  if (s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit && q_texels <= limit)
-    s.texel = width;
+  if (s.decode_kernel) s.why_splits += "; every lane on all rows (decode kernel)";
   s.features = (p.mask != detail::MaskKind::none ? VKATTN_FEATURE_MASK : 0u) |
                (p.softcap > 0.0f ? VKATTN_FEATURE_SOFTCAP : 0u);
   return s;
@@ -136,16 +150,17 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const vk::raii::CommandBuffer& cmd, const detail::Problem& p,
                                       const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
-  const PipelineRef flash = pipelines.get({s.texel == 4   ? gpu::ShaderId::flash_attn_texel4
-                                           : s.texel == 1 ? gpu::ShaderId::flash_attn_texel
-                                                          : gpu::ShaderId::flash_attn,
-                                           7,
-                                           SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk,
-                                                      s.shuffle_loads ? 1u : 0u, s.dv, s.features,
-                                                      s.dim_split},
-                                           s.texel == 4   ? 0b111u
-                                           : s.texel == 1 ? 0b110u
-                                                          : 0u});
+  const PipelineRef flash =
+      pipelines.get({s.decode_kernel ? gpu::ShaderId::flash_decode
+                     : s.texel == 4  ? gpu::ShaderId::flash_attn_texel4
+                     : s.texel == 1  ? gpu::ShaderId::flash_attn_texel
+                                     : gpu::ShaderId::flash_attn,
+                     7,
+                     SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u,
+                                s.dv, s.features, s.dim_split},
+                     s.texel == 4   ? 0b111u
+                     : s.texel == 1 ? 0b110u
+                                    : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};
   if (split) {

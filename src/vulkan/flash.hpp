@@ -19,6 +19,7 @@ struct FlashShape {
   std::uint32_t rows = 0;       // query rows per invocation
   std::uint32_t key_block = 0;  // keys per online-softmax step
   std::uint32_t dim_split = 1;  // lane groups that split a row's head dim (shuffle loads only)
+  bool decode_kernel = false;   // flash_decode.comp: all `rows` in every lane, SG keys a step
   std::uint32_t sg = 0;         // lanes that share one K/V row load (SG in the shader)
   bool shuffle_loads = false;   // K/V rows loaded cooperatively and broadcast by subgroupShuffle
   std::uint32_t texel = 0;      // K/V read through uniform texel buffers of this many floats
@@ -36,8 +37,10 @@ struct FlashShape {
 // Tiles from the device limits; `split_kv` asks for as many key slices as keep the device
 // busy when there are few query rows (decode). Throws Error{unsupported} when a grid
 // dimension exceeds maxComputeWorkGroupCount.
+// `texel_buffers` false: K/V are bound as storage buffers only (application buffers in
+// record_attention need not allow texel views).
 [[nodiscard]] FlashShape plan_flash(const detail::Problem& problem, const Device& device,
-                                    bool split_kv);
+                                    bool split_kv, bool texel_buffers = true);
 
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;

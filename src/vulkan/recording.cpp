@@ -162,10 +162,10 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
         vulkan::record_three_pass(dev.device, r.pool, *r.pipelines, cmd.cmd, p, shape, io));
     return;
   }
-  vulkan::FlashShape shape = vulkan::plan_flash(p, dev, r.plan.kernel == Kernel::split_kv);
   // Texel views need UNIFORM_TEXEL_BUFFER usage and texel-aligned offsets that application
   // buffers need not have; storage reads compute the same result.
-  shape.texel = 0;
+  const vulkan::FlashShape shape =
+      vulkan::plan_flash(p, dev, r.plan.kernel == Kernel::split_kv, /*texel_buffers=*/false);
   const std::uint64_t work_bytes = std::max<std::uint64_t>(shape.workspace_bytes, 256);
   const std::uint64_t plse_bytes = std::max<std::uint64_t>(shape.partial_lse_bytes, 256);
   const vulkan::FlashIo io{
