@@ -22,8 +22,9 @@ struct FlashShape {
   bool decode_kernel = false;   // flash_decode.comp: all `rows` in every lane, SG keys a step
   std::uint32_t sg = 0;         // lanes that share one K/V row load (SG in the shader)
   bool shuffle_loads = false;   // K/V rows loaded cooperatively and broadcast by subgroupShuffle
-  std::uint32_t texel = 0;      // K/V read through uniform texel buffers of this many floats
-                                // per texel (1: flash_attn_texel, 4: flash_attn_texel4); 0: storage
+  std::uint32_t texel = 0;      // inputs read through uniform texel buffers of this many floats
+                                // per texel (1: K, V in flash_attn_texel; 4: Q, K, V in
+                                // flash_attn_texel4 or flash_decode); 0: storage
   std::uint32_t features = 0;   // VKATTN_FEATURE_* compiled into the pipeline
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
@@ -37,8 +38,8 @@ struct FlashShape {
 // Tiles from the device limits; `split_kv` asks for as many key slices as keep the device
 // busy when there are few query rows (decode). Throws Error{unsupported} when a grid
 // dimension exceeds maxComputeWorkGroupCount.
-// `texel_buffers` false: K/V are bound as storage buffers only (application buffers in
-// record_attention need not allow texel views).
+// `texel_buffers` false: Q, K and V are bound as storage buffers only (application buffers in
+// record_attention need not allow texel views), which also rules out the decode kernel.
 [[nodiscard]] FlashShape plan_flash(const detail::Problem& problem, const Device& device,
                                     bool split_kv, bool texel_buffers = true);
 
