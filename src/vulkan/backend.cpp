@@ -228,6 +228,11 @@ class VulkanBackend final : public BackendImpl {
       plan.rows_per_chunk = shape.rows_per_chunk;
       plan.workspace_bytes = shape.workspace_bytes;
     } else {
+      // The tensors first: a problem too large for a buffer is refused for that, whatever its
+      // grid would be.
+      check_storage_range(problem, vulkan::padded_head_dim(problem.dim_qk),
+                          vulkan::padded_head_dim(problem.dim_v), 0,
+                          limits_.maxStorageBufferRange);
       const vulkan::FlashShape shape =
           vulkan::plan_flash(problem, *state_->dev, kernel == Kernel::split_kv);
       check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes,

@@ -152,6 +152,7 @@ struct Described {
   DeviceInfo info;
   vk::PhysicalDeviceLimits limits{};
   bool loop_limited = false;
+  std::uint32_t min_subgroup_size = 1;
   vk::PhysicalDeviceType type = vk::PhysicalDeviceType::eOther;
   bool usable = false;  // Vulkan >= 1.1 and a compute queue
   std::uint32_t family = 0;
@@ -244,6 +245,17 @@ Described describe(const vk::raii::PhysicalDevice& pd, std::uint32_t index,
     info.storage_16bit =
         features.get<vk::PhysicalDevice16BitStorageFeatures>().storageBuffer16BitAccess == VK_TRUE;
   }
+  // Drivers that vary the subgroup size per pipeline (Intel: 8 to 32) report the largest as
+  // subgroupSize; kernels that need lanes in one subgroup plan with the smallest.
+  d.min_subgroup_size = info.subgroup_size;
+  if (has_device_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME)) {
+    d.min_subgroup_size = std::min(
+        info.subgroup_size,
+        pd.getProperties2<vk::PhysicalDeviceProperties2,
+                          vk::PhysicalDeviceSubgroupSizeControlPropertiesEXT>()
+            .get<vk::PhysicalDeviceSubgroupSizeControlPropertiesEXT>()
+            .minSubgroupSize);
+  }
   return d;
 }
 
@@ -302,9 +314,31 @@ std::size_t choose(const std::vector<Described>& all, const std::string& wanted)
   return *found;
 }
 
+// The loader unloads the drivers (dlclose) when a process's last instance is destroyed, and
+// NVIDIA's driver does not survive being loaded again: after a few Contexts created and
+// destroyed in turn, vkCreateInstance failed with VK_ERROR_INCOMPATIBLE_DRIVER (driver 580
+// on an H100 and an H200; docs/performance.md). One instance without layers, kept for the
+// life of the process, holds every driver loaded. Reachable from these statics, so leak
+// checkers do not count it; where no driver loads, the caller's own attempt reports why.
+void keep_drivers_loaded() {
+  static const bool kept = [] {
+    try {
+      static vk::raii::Context* const context = new vk::raii::Context();
+      static vk::raii::Instance* const instance =
+          new vk::raii::Instance(make_instance(*context, nullptr, nullptr));
+      return instance != nullptr;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  (void)kept;
+}
+
 vk::raii::Context load_loader() {
   try {
-    return vk::raii::Context();
+    vk::raii::Context context;
+    keep_drivers_loaded();
+    return context;
   } catch (const std::runtime_error& e) {
     // DynamicLoader reports a missing libvulkan.so.1 as a plain runtime_error.
     throw Error(ErrorCode::unsupported, std::string("no Vulkan loader: ") + e.what());
@@ -387,6 +421,7 @@ std::unique_ptr<Device> adopt_device(const ExternalVulkan& e, const Options& opt
   dev->info.timestamps = families[e.queue_family].timestampValidBits > 0;
   dev->limits = d.limits;
   dev->loop_limited = d.loop_limited;
+  dev->min_subgroup_size = d.min_subgroup_size;
   dev->queue_family = e.queue_family;
   dev->device = vk::raii::Device(dev->physical, e.device);
   dev->queue = vk::raii::Queue(dev->device, e.queue);
@@ -406,6 +441,7 @@ std::unique_ptr<Device> open_device(const Options& options) {
   dev->info = all[chosen].info;
   dev->limits = all[chosen].limits;
   dev->loop_limited = all[chosen].loop_limited;
+  dev->min_subgroup_size = all[chosen].min_subgroup_size;
   dev->queue_family = all[chosen].family;
   dev->timestamp_valid_bits = all[chosen].timestamp_valid_bits;
 

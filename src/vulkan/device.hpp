@@ -48,6 +48,9 @@ struct Device {
   // llvmpipe ends any shader loop after 65,535 iterations in total per invocation; kernels
   // whose loop counts grow with the problem must stay under it there.
   bool loop_limited = false;
+  // The smallest subgroup a pipeline may get (VK_EXT_subgroup_size_control; else the reported
+  // subgroup size).
+  std::uint32_t min_subgroup_size = 1;
   // Instance and device are the application's (Context::adopt): never destroyed, never
   // waited idle (vkDeviceWaitIdle would need every queue of the application synchronised).
   bool adopted = false;

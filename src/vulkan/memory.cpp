@@ -40,13 +40,17 @@ Memory::Memory(const vk::raii::PhysicalDevice& physical, const vk::raii::Device&
                vk::DeviceSize largest_buffer)
     : device_(&device), props_(physical.getMemoryProperties()), largest_buffer_(largest_buffer) {
   // Map device buffers directly only when the host-visible device-local heap is as large as
-  // the largest device-local heap: the whole of VRAM (UMA, lavapipe, ReBAR), not a 256 MiB BAR.
+  // the largest device-local heap (the whole of VRAM, not a 256 MiB BAR) and host-cached:
+  // memory the CPU reads at full speed (UMA, lavapipe). Resizable BAR on a discrete GPU is
+  // uncached across PCIe: unpacking results from it took seconds on an H100 where a copy
+  // into host memory takes milliseconds.
   vk::DeviceSize largest_local = 0;
   for (std::uint32_t h = 0; h < props_.memoryHeapCount; ++h) {
     if (props_.memoryHeaps[h].flags & vk::MemoryHeapFlagBits::eDeviceLocal)
       largest_local = std::max(largest_local, props_.memoryHeaps[h].size);
   }
-  const vk::MemoryPropertyFlags mapped = MP::eDeviceLocal | MP::eHostVisible | MP::eHostCoherent;
+  const vk::MemoryPropertyFlags mapped =
+      MP::eDeviceLocal | MP::eHostVisible | MP::eHostCoherent | MP::eHostCached;
   for (std::uint32_t t = 0; t < props_.memoryTypeCount; ++t) {
     const auto& type = props_.memoryTypes[t];
     if ((type.propertyFlags & mapped) == mapped &&
@@ -85,7 +89,7 @@ Buffer Memory::create(vk::DeviceSize bytes, vk::BufferUsageFlags usage, Place pl
   switch (place) {
     case Place::mapped_device:
       required = MP::eDeviceLocal | MP::eHostVisible | MP::eHostCoherent;
-      preferred = required;
+      preferred = required | MP::eHostCached;
       break;
     case Place::device_only:
       required = {};

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Buffers and their memory. Device buffers live in DEVICE_LOCAL|HOST_VISIBLE memory when
-// that memory is the whole of VRAM (lavapipe, UMA, ReBAR) and are mapped directly; otherwise
+// Buffers and their memory. Device buffers live in DEVICE_LOCAL|HOST_VISIBLE|HOST_CACHED
+// memory when that memory is the whole of VRAM (lavapipe, UMA; not an uncached resizable BAR)
+// and are mapped directly; otherwise
 // each gets a HOST_VISIBLE staging twin that command buffers copy through. Allocations are
 // cached per role and only grow, so a decode loop does not allocate per call.
 
