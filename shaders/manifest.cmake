@@ -8,4 +8,5 @@ vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn   SOURCE ${_s}/flash_attn
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode SOURCE ${_s}/flash_decode.comp)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled  SOURCE ${_s}/flash_tiled.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME combine      SOURCE ${_s}/combine.comp)

@@ -9,6 +9,7 @@
 
 #include "attention_case.hpp"
 #include "testutil.hpp"
+#include "vulkan/tuning.hpp"
 
 namespace vkattn::test {
 namespace {
@@ -138,31 +139,58 @@ std::vector<Named> cases() {
   return v;
 }
 
-class FusedKernel : public VulkanTest,
-                    public ::testing::WithParamInterface<std::tuple<Kernel, int>> {};
+// (kernel, tiled, case): `tiled` plans flash_tiled.comp, the GPUs' kernel, on any device
+// (vulkan::set_force_tiled), so that lavapipe checks it too; GPUs run it either way.
+using FusedParam = std::tuple<Kernel, bool, int>;
+
+class FusedKernel : public VulkanTest, public ::testing::WithParamInterface<FusedParam> {
+ protected:
+  void TearDown() override {
+    vulkan::set_force_tiled(false);
+    VulkanTest::TearDown();
+  }
+};
 
 TEST_P(FusedKernel, MatchesReference) {
   if (ctx_ == nullptr) return;
-  const auto [kernel, index] = GetParam();
+  const auto [kernel, tiled, index] = GetParam();
   const Named n = cases()[static_cast<std::size_t>(index)];
   Context* ctx = shared_context(kernel);
+  vulkan::set_force_tiled(tiled);
   const Outcome r = run_case(*ctx, n.c);
   expect_ok(n.c, r, kernel);
   EXPECT_EQ(r.plan.workspace_bytes == 0,
             kernel == Kernel::flash || r.plan.reason.find("one key slice") != std::string::npos)
       << r.plan.reason;
+  if (tiled) {
+    EXPECT_NE(r.plan.reason.find("(tiled kernel)"), std::string::npos) << r.plan.reason;
+  }
 }
 
-std::string case_name(const ::testing::TestParamInfo<std::tuple<Kernel, int>>& info) {
-  const auto [kernel, index] = info.param;
-  return std::string(kernel == Kernel::flash ? "flash_" : "split_kv_") +
+std::string case_name(const ::testing::TestParamInfo<FusedParam>& info) {
+  const auto [kernel, tiled, index] = info.param;
+  return std::string(tiled ? "tiled_" : "") + (kernel == Kernel::flash ? "flash_" : "split_kv_") +
          cases()[static_cast<std::size_t>(index)].name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, FusedKernel,
-                         ::testing::Combine(::testing::Values(Kernel::flash, Kernel::split_kv),
-                                            ::testing::Range(0, static_cast<int>(cases().size()))),
-                         case_name);
+// Every case through flash and split-kv, and through the tiled kernel as flash; the tiled
+// kernel's key slices (split-kv) on the decode and long cases, where they are many.
+std::vector<FusedParam> params() {
+  std::vector<FusedParam> v;
+  const std::vector<Named> all = cases();
+  for (int i = 0; i < static_cast<int>(all.size()); ++i) {
+    const std::string name = all[static_cast<std::size_t>(i)].name;
+    v.emplace_back(Kernel::flash, false, i);
+    v.emplace_back(Kernel::split_kv, false, i);
+    v.emplace_back(Kernel::flash, true, i);
+    if (name.find("decode") != std::string::npos || name.find("long") != std::string::npos ||
+        name.find("kv_lens") != std::string::npos || name.find("window") != std::string::npos)
+      v.emplace_back(Kernel::split_kv, true, i);
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, FusedKernel, ::testing::ValuesIn(params()), case_name);
 
 TEST_F(VulkanTest, PlannerPicksSplitKvForDecodeAndFlashForPrefill) {
   if (ctx_ == nullptr) return;

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <thread>
 
 #include "vkattn/error.hpp"
 #include "vulkan/transfer.hpp"
+#include "vulkan/tuning.hpp"
 
 namespace vkattn::vulkan {
 namespace {
@@ -19,9 +21,67 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / 
 // set-up, so a slice holds at most this many key blocks.
 constexpr std::uint64_t kLoopBudget = 60000;
 
+std::atomic<bool> g_force_tiled{false};
+
+// flash_tiled.comp's shape, or false when one tile of 8 keys does not fit the device's shared
+// memory. Chosen from a sweep on an H200 (docs/performance.md, "NVIDIA H200"):
+// - 128 threads: whole subgroups on every GPU.
+// - Prefill (at least half a workgroup of rows per KV head): 128 floats of q and accumulator
+//   per thread, rows·(dk + dv)/tpr: at D=128 4 rows over 8 lanes (5% faster than 2 over 4),
+//   2 rows over 4 lanes below, 1 over 4 above; 16-key tiles (D=128: 22-25 TFLOP/s against 19-21
+//   with 32 keys and 20-22 with 8; D=64: 25 against 21 with 32 keys, from L=2048).
+// - Fewer rows (decode): one row a thread, and lanes per row doubled while the workgroup has
+//   more row slots than the KV head has rows (GQA 4:1 at D=128: a subgroup of 32 per row);
+//   8-key tiles (14% faster than 16 over 8192 and 32768 keys).
+bool plan_tiled(const detail::Problem& p, const Device& device, FlashShape& s) {
+  // A row's lanes must share a subgroup in whatever subgroup size the pipeline gets.
+  const std::uint32_t subgroup = std::max<std::uint32_t>(
+      std::min(device.info.subgroup_size, device.min_subgroup_size), 1);
+  const auto& limits = device.limits;
+  const std::uint32_t wg = std::min<std::uint32_t>(std::max<std::uint32_t>(128, subgroup),
+                                                   limits.maxComputeWorkGroupInvocations);
+  const auto rows_per_head = static_cast<std::uint64_t>(p.group() * p.len_q);
+  const bool prefill = rows_per_head >= wg / 2;
+  const std::uint32_t dims = s.dk + s.dv;
+  std::uint32_t tpr = 4;
+  std::uint32_t rows = 1;
+  if (prefill && dims == 256) {
+    tpr = 8;
+    rows = 4;
+  } else if (prefill && dims < 256) {
+    rows = 2;
+  }
+  // Lanes of a row sit in one subgroup, and each owns whole RGBA chunks of every row.
+  const auto divides_dims = [&](std::uint32_t t) {
+    return s.dk % (4 * t) == 0 && s.dv % (4 * t) == 0;
+  };
+  tpr = std::min(tpr, subgroup);
+  while (tpr > 1 && !divides_dims(tpr)) tpr /= 2;
+  while (2 * tpr <= std::min<std::uint32_t>(subgroup, 32) && divides_dims(2 * tpr) &&
+         std::uint64_t{wg / tpr * rows} > rows_per_head)
+    tpr *= 2;
+  const std::uint64_t bytes_per_key = std::uint64_t{dims} * sizeof(float);
+  std::uint32_t bn = prefill ? 16 : 8;
+  while (bn > 8 && bn * bytes_per_key + 64 > limits.maxComputeSharedMemorySize) bn /= 2;
+  if (bn * bytes_per_key + 64 > limits.maxComputeSharedMemorySize) return false;
+  s.tiled = true;
+  s.decode_kernel = false;
+  s.shuffle_loads = false;
+  s.texel = 0;
+  s.key_block = bn;
+  s.sg = subgroup;
+  s.wg = wg;
+  s.rows = rows;
+  s.tpr = tpr;
+  return true;
+}
+
 }  // namespace
 
+void set_force_tiled(bool on) noexcept { g_force_tiled.store(on); }
+
 std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
+  if (s.tiled) return s.wg / s.tpr * s.rows;
   return s.decode_kernel ? s.rows : s.wg / s.dim_split * s.rows;
 }
 
@@ -33,7 +93,7 @@ std::uint32_t padded_head_dim(std::int64_t d) noexcept {
 }
 
 FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split_kv,
-                      bool texel_buffers) {
+                      bool texel_buffers, bool vec4_offsets) {
   FlashShape s;
   const std::uint32_t subgroup = std::max<std::uint32_t>(device.info.subgroup_size, 1);
   const bool cpu_device = device.info.type == "cpu";
@@ -99,6 +159,9 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     while (s.rows < rows_per_head) s.rows *= 2;
     s.key_block = s.sg;
   }
+  // GPUs run the shared-memory kernel (flash_tiled.comp) where one K/V tile fits.
+  if ((!cpu_device || g_force_tiled.load()) && vec4_offsets && plan_tiled(p, device, s))
+    s.dim_split = 1;
   s.combine_wg = std::min<std::uint32_t>(std::max<std::uint32_t>(64, subgroup),
                                          device.limits.maxComputeWorkGroupInvocations);
 
@@ -112,16 +175,24 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   s.why_splits = "one pass over the keys";
   if (split_kv) {
     // Enough workgroups to fill the device: CPU threads on a CPU driver, a few waves of an
-    // unknown number of GPU cores otherwise; never slices shorter than 16 key blocks.
+    // unknown number of GPU cores otherwise; never slices shorter than 16 key blocks (4
+    // tiles of the tiled kernel).
     const std::uint64_t target =
         cpu_device ? 2ull * std::max(1u, std::thread::hardware_concurrency()) : 512;
+    const std::uint64_t min_blocks = s.tiled ? 4 : 16;
     splits = std::clamp<std::uint64_t>(ceil_div(target, row_blocks * kv_heads), 1,
-                                       std::max<std::uint64_t>(1, key_blocks / 16));
+                                       std::max<std::uint64_t>(1, key_blocks / min_blocks));
     splits = std::min<std::uint64_t>(splits, 64);
     s.why_splits = splits == 1 ? std::string("one key slice fills the device")
                                : std::to_string(splits) + " key slices to fill the device";
   }
-  const std::uint64_t blocks_per_slice = kLoopBudget;
+  // The tiled kernel also loops per tile over its shared-memory copies (K and V, 128 threads)
+  // and its 8-key steps.
+  const std::uint64_t loops_per_block =
+      s.tiled ? 1 + 2 * ceil_div(std::uint64_t{s.key_block} * std::max(s.dk, s.dv) / 4, s.wg) +
+                    s.key_block / 8
+              : 1;
+  const std::uint64_t blocks_per_slice = kLoopBudget / loops_per_block;
   if (device.loop_limited && ceil_div(key_blocks, splits) > blocks_per_slice) {
     splits = ceil_div(key_blocks, blocks_per_slice);
     s.why_splits = std::to_string(splits) + " key slices to stay under llvmpipe's loop limit";
@@ -140,6 +211,10 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.partial_lse_bytes = std::uint64_t{s.splits} * rows_total * sizeof(float);
   }
   if (s.decode_kernel) s.why_splits += "; every lane on all rows (decode kernel)";
+  if (s.tiled) {
+    s.why_splits += "; shared-memory tiles of " + std::to_string(s.key_block) + " keys, " +
+                    std::to_string(s.tpr) + " lanes per row (tiled kernel)";
+  }
   s.features = (p.mask != detail::MaskKind::none ? VKATTN_FEATURE_MASK : 0u) |
                (p.softcap > 0.0f ? VKATTN_FEATURE_SOFTCAP : 0u);
   return s;
@@ -151,13 +226,14 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
   const PipelineRef flash =
-      pipelines.get({s.decode_kernel ? gpu::ShaderId::flash_decode
-                     : s.texel == 4  ? gpu::ShaderId::flash_attn_texel4
-                     : s.texel == 1  ? gpu::ShaderId::flash_attn_texel
-                                     : gpu::ShaderId::flash_attn,
+      pipelines.get({s.tiled           ? gpu::ShaderId::flash_tiled
+                     : s.decode_kernel ? gpu::ShaderId::flash_decode
+                     : s.texel == 4    ? gpu::ShaderId::flash_attn_texel4
+                     : s.texel == 1    ? gpu::ShaderId::flash_attn_texel
+                                       : gpu::ShaderId::flash_attn,
                      7,
-                     SpecValues{s.wg, s.rows, s.key_block, s.sg, s.dk, s.shuffle_loads ? 1u : 0u,
-                                s.dv, s.features, s.dim_split},
+                     SpecValues{s.wg, s.rows, s.key_block, s.tiled ? s.tpr : s.sg, s.dk,
+                                s.shuffle_loads ? 1u : 0u, s.dv, s.features, s.dim_split},
                      s.texel == 4   ? 0b111u
                      : s.texel == 1 ? 0b110u
                                     : 0u});

@@ -20,6 +20,9 @@ struct FlashShape {
   std::uint32_t key_block = 0;  // keys per online-softmax step
   std::uint32_t dim_split = 1;  // lane groups that split a row's head dim (shuffle loads only)
   bool decode_kernel = false;   // flash_decode.comp: all `rows` in every lane, SG keys a step
+  bool tiled = false;           // flash_tiled.comp (GPUs): K/V tiles of key_block keys in shared
+                                // memory, `rows` per thread, `tpr` lanes per row
+  std::uint32_t tpr = 1;        // threads that share one query row (tiled only)
   std::uint32_t sg = 0;         // lanes that share one K/V row load (SG in the shader)
   bool shuffle_loads = false;   // K/V rows loaded cooperatively and broadcast by subgroupShuffle
   std::uint32_t texel = 0;      // inputs read through uniform texel buffers of this many floats
@@ -40,8 +43,11 @@ struct FlashShape {
 // dimension exceeds maxComputeWorkGroupCount.
 // `texel_buffers` false: Q, K and V are bound as storage buffers only (application buffers in
 // record_attention need not allow texel views), which also rules out the decode kernel.
+// `vec4_offsets` false: Q, K, V or O start at an offset that is not a multiple of 16 bytes,
+// which rules out the tiled kernel (it reads and writes vec4s).
 [[nodiscard]] FlashShape plan_flash(const detail::Problem& problem, const Device& device,
-                                    bool split_kv, bool texel_buffers = true);
+                                    bool split_kv, bool texel_buffers = true,
+                                    bool vec4_offsets = true);
 
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;

@@ -163,9 +163,12 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
     return;
   }
   // Texel views need UNIFORM_TEXEL_BUFFER usage and texel-aligned offsets that application
-  // buffers need not have; storage reads compute the same result.
-  const vulkan::FlashShape shape =
-      vulkan::plan_flash(p, dev, r.plan.kernel == Kernel::split_kv, /*texel_buffers=*/false);
+  // buffers need not have; storage reads compute the same result. The tiled kernel reads
+  // vec4s, which need 16-byte offsets (minStorageBufferOffsetAlignment may be 4).
+  const bool vec4_offsets = in.q.offset % 16 == 0 && in.k.offset % 16 == 0 &&
+                            in.v.offset % 16 == 0 && out.out.offset % 16 == 0;
+  const vulkan::FlashShape shape = vulkan::plan_flash(
+      p, dev, r.plan.kernel == Kernel::split_kv, /*texel_buffers=*/false, vec4_offsets);
   const std::uint64_t work_bytes = std::max<std::uint64_t>(shape.workspace_bytes, 256);
   const std::uint64_t plse_bytes = std::max<std::uint64_t>(shape.partial_lse_bytes, 256);
   const vulkan::FlashIo io{

@@ -17,8 +17,12 @@ void set_three_pass_workspace_budget(std::uint64_t bytes) noexcept;
 [[nodiscard]] std::uint64_t three_pass_workspace_budget() noexcept;
 
 // Test hook: Contexts created while set never map device buffers, even where memory allows
-// it, so the staging-copy path (discrete GPUs without ReBAR) runs on any device.
+// it, so the staging-copy path (discrete GPUs) runs on any device.
 void set_force_staging(bool on) noexcept;
 [[nodiscard]] bool force_staging() noexcept;
+
+// Test hook: the fused kernels plan flash_tiled.comp on every device (normally GPUs only),
+// so that CPU drivers check it against the reference. Process-wide; off by default.
+void set_force_tiled(bool on) noexcept;
 
 }  // namespace vkattn::vulkan
