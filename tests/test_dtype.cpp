@@ -203,5 +203,57 @@ TEST(DType, LoadStoreAndRoundTo) {
   EXPECT_EQ(detail::offset_of(view, 1, 2, 4, 6), std::size_t{1 * 105 + 2 * 7 + 4 * 21 + 6});
 }
 
+// The row conversions (vectorised for unit strides) agree bit for bit with the scalar ones,
+// which the tests above check against the IEEE definitions: every f16 and bf16 pattern, a
+// float sample that crosses every rounding case, at stride 1 and 3 from an offset.
+TEST(DType, RowConversionsMatchTheScalarOnes) {
+  const auto same = [](float a, float b) {
+    return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b) ||
+           (std::isnan(a) && std::isnan(b));
+  };
+  for (const DType type : {DType::f16, DType::bf16}) {
+    const auto scalar = [&](std::uint16_t h) {
+      return type == DType::f16 ? half_to_float(h) : bf16_to_float(h);
+    };
+    for (const std::int64_t stride : {std::int64_t{1}, std::int64_t{3}}) {
+      std::vector<std::uint16_t> src(static_cast<std::size_t>(1 + stride * 0x10000), 0);
+      for (std::uint32_t bits = 0; bits <= 0xFFFFu; ++bits)
+        src[static_cast<std::size_t>(1 + stride * bits)] = static_cast<std::uint16_t>(bits);
+      std::vector<float> row(0x10000);
+      detail::load_row(src.data(), type, 1, stride, 0x10000, row.data());
+      for (std::uint32_t bits = 0; bits <= 0xFFFFu; ++bits)
+        ASSERT_TRUE(same(row[bits], scalar(static_cast<std::uint16_t>(bits))))
+            << to_string(type) << " stride " << stride << " " << std::hex << bits;
+    }
+  }
+
+  std::vector<float> floats;
+  for (std::uint64_t bits = 0; bits < 0x100000000ull; bits += 4093)
+    floats.push_back(std::bit_cast<float>(static_cast<std::uint32_t>(bits)));
+  floats.insert(floats.end(), {1.0f + 0x1p-11f, 2049.0f, 65520.0f, 0x1p-25f, 1023.5f * 0x1p-24f,
+                               -0.0f, std::numeric_limits<float>::infinity()});
+  const auto n = static_cast<std::int64_t>(floats.size());
+  for (const DType type : {DType::f16, DType::bf16}) {
+    for (const std::int64_t stride : {std::int64_t{1}, std::int64_t{3}}) {
+      std::vector<std::uint16_t> dst(static_cast<std::size_t>(2 + stride * n), 0xABCDu);
+      detail::store_row(dst.data(), type, 2, stride, n, floats.data());
+      for (std::int64_t e = 0; e < n; ++e) {
+        const float x = floats[static_cast<std::size_t>(e)];
+        const std::uint16_t got = dst[static_cast<std::size_t>(2 + stride * e)];
+        if (std::isnan(x)) {
+          ASSERT_TRUE(type == DType::f16 ? half_is_nan(got) : bf16_is_nan(got)) << e;
+          continue;
+        }
+        ASSERT_EQ(got, type == DType::f16 ? float_to_half(x) : float_to_bf16(x))
+            << to_string(type) << " stride " << stride << " " << x;
+      }
+      EXPECT_EQ(dst[0], 0xABCDu);  // before the offset: untouched
+      if (stride > 1) {
+        EXPECT_EQ(dst[3], 0xABCDu);  // between strided elements: untouched
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vkattn

@@ -22,6 +22,13 @@ namespace vkattn::detail {
 [[nodiscard]] float load_as_float(const void* base, DType type, std::size_t index) noexcept;
 // Stores `value` rounded to `type` at element `index`. Not for boolean.
 void store_from_float(void* base, DType type, std::size_t index, float value) noexcept;
+// n elements of `type` at base[offset], base[offset + stride], ... as floats into dst; unit
+// strides copy (f32) or convert in a vectorised loop.
+void load_row(const void* base, DType type, std::size_t offset, std::int64_t stride,
+              std::int64_t n, float* dst) noexcept;
+// The inverse: n floats rounded to `type` into base[offset + e·stride]. Not for boolean.
+void store_row(void* base, DType type, std::size_t offset, std::int64_t stride, std::int64_t n,
+               const float* src) noexcept;
 // `value` rounded to `type` and back (identity for f32).
 [[nodiscard]] float round_to(DType type, float value) noexcept;
 
