@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The fused kernels (shaders/flash_attn.comp, flash_decode.comp + combine.comp,
-// src/vulkan/flash.cpp), forced as flash (one pass over the keys) and as split-KV (key slices
-// merged by LSE), against the double-precision reference with the validation layer on. One
-// list of cases serves both.
+// The fused kernels (shaders/flash_attn.comp, flash_decode.comp, flash_tiled.comp +
+// combine.comp, src/vulkan/flash.cpp), forced as flash (one pass over the keys) and as
+// split-KV (key slices merged by LSE), against the double-precision reference with the
+// validation layer on. One list of cases serves all; the tiled kernel (the GPUs') runs on
+// lavapipe through a test hook.
 #include <string>
 #include <tuple>
 #include <vector>
