@@ -31,6 +31,31 @@ bool key_visible(uint i, uint j, uint kv_len) {
   return true;
 }
 
+// The keys query row i of a sequence of kv_len keys may see, as [x, y): key_visible() in
+// closed form, for the fused kernels, which mask with the interval instead of per-key tests.
+// A row that sees no key gets [kv_len, 0), which never widens a union of intervals.
+ivec2 visible_keys(uint i, uint kv_len) {
+  int diag = int(i);
+  if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
+  int lo = 0;
+  int hi = int(kv_len);
+  if (p.causal != VKATTN_CAUSAL_NONE) hi = min(hi, diag + 1);
+  if (p.window_right >= 0) hi = min(hi, diag + p.window_right + 1);
+  if (p.window_left >= 0) lo = max(lo, diag - p.window_left);
+  return lo < hi ? ivec2(lo, hi) : ivec2(int(kv_len), 0);
+}
+
+// This workgroup's share of the keys [lo, hi) when the dispatch slices them (split-KV:
+// gl_NumWorkGroups.z slices, this one gl_WorkGroupID.z): whole steps of `step` keys each, so
+// that every slice starts where a block of the kernel's key loop would.
+ivec2 key_slice(int lo, int hi, int step) {
+  if (gl_NumWorkGroups.z <= 1u || hi <= lo) return ivec2(lo, hi);
+  const int steps = (hi - lo + step - 1) / step;
+  const int per_split = (steps + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
+  const int begin = lo + int(gl_WorkGroupID.z) * per_split * step;
+  return ivec2(begin, min(hi, begin + per_split * step));
+}
+
 // Logit softcap, applied to scale·q·k before any mask.
 float apply_softcap(float s) {
   if ((p.flags & VKATTN_FLAG_SOFTCAP) != 0u) return p.softcap * tanh(s / p.softcap);

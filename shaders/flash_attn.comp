@@ -44,7 +44,7 @@
 // Constants: WG_SIZE, ROWS, KEY_BLOCK, SG (subgroup width for shared loads), SHUFFLE_LOADS,
 // DK, DV, FEATURES, DIM_SPLIT (specialization; chosen by src/vulkan/flash.cpp).
 // Must match: src/cpu/reference.cpp (reference_attention): the row intervals are
-// key_visible() of common.glsl in closed form.
+// visible_keys() of common.glsl, key_visible() in closed form.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -234,21 +234,12 @@ void main() {
           q[r][d0 / DIM_SPLIT + e + c] = row_ok[r] ? x[c] * p.scale : 0.0;
       }
     [[unroll]] for (uint d = 0u; d < OWN_V; ++d) acc[r][d] = 0.0;
-    int diag = int(row_i[r]);
-    if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
-    int row_lo_r = 0;
-    int row_hi_r = int(kv_len);
-    if (p.causal != VKATTN_CAUSAL_NONE) row_hi_r = min(row_hi_r, diag + 1);
-    if (p.window_right >= 0) row_hi_r = min(row_hi_r, diag + p.window_right + 1);
-    if (p.window_left >= 0) row_lo_r = max(row_lo_r, diag - p.window_left);
-    if (row_lo_r >= row_hi_r || !row_ok[r]) {  // empty: must not widen the union
-      row_lo_r = int(kv_len);
-      row_hi_r = 0;
-    }
-    row_lo[r] = row_lo_r;
-    row_hi[r] = row_hi_r;
-    lo = min(lo, row_lo_r);
-    hi = max(hi, row_hi_r);
+    // Padding rows see nothing (an empty interval does not widen the union).
+    const ivec2 keys = row_ok[r] ? visible_keys(row_i[r], kv_len) : ivec2(int(kv_len), 0);
+    row_lo[r] = keys.x;
+    row_hi[r] = keys.y;
+    lo = min(lo, keys.x);
+    hi = max(hi, keys.y);
   }
   if (SHUFFLE_LOADS) {
     lo = lanes_min(lo);
@@ -260,14 +251,9 @@ void main() {
     lo = s_lo_min;
     hi = s_hi_max;
   }
-  if (gl_NumWorkGroups.z > 1u && hi > lo) {
-    // Block-aligned slice of the visible range for this split.
-    const int blocks = (hi - lo + int(KEY_BLOCK) - 1) / int(KEY_BLOCK);
-    const int per_split = (blocks + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
-    const int begin = lo + int(gl_WorkGroupID.z) * per_split * int(KEY_BLOCK);
-    hi = min(hi, begin + per_split * int(KEY_BLOCK));
-    lo = begin;
-  }
+  const ivec2 slice = key_slice(lo, hi, int(KEY_BLOCK));  // split-KV: this workgroup's keys
+  lo = slice.x;
+  hi = slice.y;
 
   const uint kv_base = bkv * p.kv_stride;
   // The loop body has no data-dependent branches: CPU drivers run both sides of a branch

@@ -19,7 +19,8 @@
 // K and V are read key after key (cooperative RGBA32F texel fetches, the order CPU prefetchers
 // follow; lanes over keys for Q·Kᵀ instead gathered 8 rows per fetch and ran 40% slower).
 // Measured on lavapipe: GQA 4:1 decode over 8192 cached keys, D=128, 20% less CPU time per
-// call than the head-dim split of flash_attn.comp (docs/performance.md). Online softmax as in flash_attn.comp: lazy reference max (moved only when a block's
+// call than the head-dim split of flash_attn.comp (docs/performance.md). Online softmax as
+// in flash_attn.comp: lazy reference max (moved only when a block's
 // max exceeds it by RESCALE_SLACK, exact either way), fast_exp, no data-dependent branches
 // (CPU drivers run every branch body), no barriers (a shader with barriers runs as a
 // coroutine on llvmpipe). The running sum stays per lane, one partial per key slot.
@@ -28,7 +29,7 @@
 // workgroup), DK, DV (padded head dims, multiples of 4·SG), FEATURES (specialization; chosen by
 // src/vulkan/flash.cpp). RGBA32F uniform texel buffers only (Q, K, V).
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
-// flash_attn.comp (key_visible() of common.glsl in closed form).
+// flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -126,30 +127,16 @@ void main() {
       [[unroll]] for (uint e = 0u; e < 4u; ++e) q[r][4u * c + e] = row_ok[r] ? x[e] * p.scale : 0.0;
     }
     [[unroll]] for (uint d = 0u; d < OWN_V; ++d) acc[r][d] = 0.0;
-    int diag = int(row_i[r]);
-    if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
-    int row_lo_r = 0;
-    int row_hi_r = int(kv_len);
-    if (p.causal != VKATTN_CAUSAL_NONE) row_hi_r = min(row_hi_r, diag + 1);
-    if (p.window_right >= 0) row_hi_r = min(row_hi_r, diag + p.window_right + 1);
-    if (p.window_left >= 0) row_lo_r = max(row_lo_r, diag - p.window_left);
-    if (row_lo_r >= row_hi_r || !row_ok[r]) {  // empty: must not widen the union
-      row_lo_r = int(kv_len);
-      row_hi_r = 0;
-    }
-    row_lo[r] = row_lo_r;
-    row_hi[r] = row_hi_r;
-    lo = min(lo, row_lo_r);
-    hi = max(hi, row_hi_r);
+    // Padding rows see nothing (an empty interval does not widen the union).
+    const ivec2 keys = row_ok[r] ? visible_keys(row_i[r], kv_len) : ivec2(int(kv_len), 0);
+    row_lo[r] = keys.x;
+    row_hi[r] = keys.y;
+    lo = min(lo, keys.x);
+    hi = max(hi, keys.y);
   }
-  if (gl_NumWorkGroups.z > 1u && hi > lo) {
-    // Block-aligned slice of the visible range for this split (blocks of SG keys).
-    const int blocks = (hi - lo + int(SG) - 1) / int(SG);
-    const int per_split = (blocks + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
-    const int begin = lo + int(gl_WorkGroupID.z) * per_split * int(SG);
-    hi = min(hi, begin + per_split * int(SG));
-    lo = begin;
-  }
+  const ivec2 slice = key_slice(lo, hi, int(SG));  // split-KV: this workgroup's keys
+  lo = slice.x;
+  hi = slice.y;
 
   const uint kv_base = bkv * p.kv_stride;
   for (int j0 = lo; j0 < hi; j0 += int(SG)) {

@@ -28,7 +28,7 @@
 // BN (keys per shared-memory tile, a multiple of KB), TPR (a power of two dividing the subgroup
 // size), DK, DV (padded head dims, multiples of 4·TPR), FEATURES.
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
-// flash_attn.comp (key_visible() of common.glsl in closed form).
+// flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -121,35 +121,21 @@ void main() {
     [[unroll]] for (uint c = 0u; c < KC; ++c)
       q[r][c] = row_ok[r] ? q_data[q_base + c * TPR + part] * p.scale : vec4(0.0);
     [[unroll]] for (uint c = 0u; c < VC; ++c) acc[r][c] = vec4(0.0);
-    int diag = int(row_i[r]);
-    if (p.causal != VKATTN_CAUSAL_TOP_LEFT) diag += int(kv_len) - int(p.len_q);
-    int row_lo_r = 0;
-    int row_hi_r = int(kv_len);
-    if (p.causal != VKATTN_CAUSAL_NONE) row_hi_r = min(row_hi_r, diag + 1);
-    if (p.window_right >= 0) row_hi_r = min(row_hi_r, diag + p.window_right + 1);
-    if (p.window_left >= 0) row_lo_r = max(row_lo_r, diag - p.window_left);
-    if (row_lo_r >= row_hi_r || !row_ok[r]) {  // empty: must not widen the union
-      row_lo_r = int(kv_len);
-      row_hi_r = 0;
-    }
-    row_lo[r] = row_lo_r;
-    row_hi[r] = row_hi_r;
-    lo = min(lo, row_lo_r);
-    hi = max(hi, row_hi_r);
+    // Padding rows see nothing (an empty interval does not widen the union).
+    const ivec2 keys = row_ok[r] ? visible_keys(row_i[r], kv_len) : ivec2(int(kv_len), 0);
+    row_lo[r] = keys.x;
+    row_hi[r] = keys.y;
+    lo = min(lo, keys.x);
+    hi = max(hi, keys.y);
   }
   atomicMin(s_lo_min, lo);
   atomicMax(s_hi_max, hi);
   barrier();  // every row's bounds are in shared memory
   lo = s_lo_min;
   hi = s_hi_max;
-  if (gl_NumWorkGroups.z > 1u && hi > lo) {
-    // Tile-aligned slice of the visible range for this split.
-    const int tiles = (hi - lo + int(BN) - 1) / int(BN);
-    const int per_split = (tiles + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
-    const int begin = lo + int(gl_WorkGroupID.z) * per_split * int(BN);
-    hi = min(hi, begin + per_split * int(BN));
-    lo = begin;
-  }
+  const ivec2 slice = key_slice(lo, hi, int(BN));  // split-KV: this workgroup's keys
+  lo = slice.x;
+  hi = slice.y;
 
   const uint kv_base = bkv * p.kv_stride;
   for (int j0 = lo; j0 < hi; j0 += int(BN)) {
@@ -212,10 +198,12 @@ void main() {
 
   [[unroll]] for (uint r = 0u; r < RM; ++r) {
     if (!row_ok[r]) continue;
-    const uint out_row = gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
+    const uint out_row =
+        gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
     // A row that saw no key: output 0 and LSE -inf (never NaN).
     const float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
-    [[unroll]] for (uint c = 0u; c < VC; ++c) o_data[out_row * DV4 + c * TPR + part] = acc[r][c] * inv;
+    [[unroll]] for (uint c = 0u; c < VC; ++c)
+      o_data[out_row * DV4 + c * TPR + part] = acc[r][c] * inv;
     if (part == 0u) lse_data[out_row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
   }
 }
