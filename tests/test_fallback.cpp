@@ -3,11 +3,13 @@
 // the same (storage-rounded) inputs: lengths around the fallback's block sizes (64 keys per
 // K/V block, 240 rows per task), head dims, GQA, every mask kind and broadcast, causal in
 // both alignments, windows, kv_lens, softcap, f16/bf16, BLHD strides, empty rows, huge
-// logits, 1 and 3 threads (3 forces split-KV on decode shapes), and both kernel builds.
+// logits, 1 and 3 threads (3 forces split-KV on decode shapes), both kernel builds, and
+// the half-precision conversions of both builds over every 16-bit pattern.
 // Tolerances come from tests/tolerance.hpp only; a failure prints the case and its seed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +26,7 @@
 #include "core/dtype.hpp"
 #include "core/problem.hpp"
 #include "cpu/fallback.hpp"
+#include "cpu/fallback_kernels.hpp"
 #include "cpu/reference.hpp"
 #include "testutil.hpp"
 #include "tolerance.hpp"
@@ -34,6 +37,7 @@ namespace {
 using detail::CpuFallback;
 using detail::CpuIsa;
 using i64 = std::int64_t;
+using detail::FallbackKernels;
 
 struct MaskSpec {
   DType dtype = DType::boolean;  // boolean, or f32/f16/bf16 for an additive mask
@@ -470,6 +474,62 @@ TEST(Fallback, ThreadsAndSplitKv) {
       p.seed = ++seed;
       check(p);
     }
+}
+
+TEST(Fallback, HalfPrecisionDecode) {
+  // Few rows per task (GQA 4:1, Lq 1-2): f16 K and V are read in place and widened in
+  // registers (V only when Dv is whole vectors: 64 and 24 yes, 20 no), head dims with and
+  // without a vector tail; bf16 goes through the widened copy. Both layouts, both builds.
+  std::uint64_t seed = 1100;
+  for (CpuIsa isa : {CpuIsa::automatic, CpuIsa::generic})
+    for (DType t : {DType::f16, DType::bf16})
+      for (const auto& [dk, dv] : {std::pair<i64, i64>{64, 64}, {13, 24}, {40, 20}})
+        for (i64 lq : {1, 2}) {
+          Case c;
+          c.hq = 8;
+          c.hkv = 2;
+          c.lq = lq;
+          c.lkv = 131;
+          c.dk = dk;
+          c.dv = dv;
+          c.dtype = t;
+          c.blhd = lq == 2;
+          c.causal = lq == 2 ? Causal::bottom_right : Causal::none;
+          c.isa = isa;
+          c.seed = ++seed;
+          check(c);
+        }
+}
+
+// The kernels' f16 and bf16 widening against dtype.cpp's scalar conversions, for every bit
+// pattern (zeros, subnormals, normals, infinities, NaNs), in each kernel build this CPU runs.
+TEST(FallbackKernels, WidenEveryHalfAndBfloat16Pattern) {
+  std::vector<const FallbackKernels*> builds{&detail::fallback_kernels_generic()};
+  if (const FallbackKernels* avx2 = detail::fallback_kernels_avx2();
+      avx2 != nullptr && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
+    builds.push_back(avx2);
+  std::vector<std::uint16_t> bits(1u << 16);
+  for (std::size_t e = 0; e < bits.size(); ++e) bits[e] = static_cast<std::uint16_t>(e);
+  for (const FallbackKernels* k : builds) {
+    SCOPED_TRACE(k->name);
+    // An odd count from an odd offset: vector body and scalar tail, unaligned.
+    for (const auto& [widen, scalar] :
+         {std::pair{k->widen_f16, &detail::half_to_float}, {k->widen_bf16, &detail::bf16_to_float}}) {
+      std::vector<float> got(bits.size(), 12345.0f);
+      widen(bits.data(), 1, got.data());
+      widen(bits.data() + 1, static_cast<std::ptrdiff_t>(bits.size()) - 2, got.data() + 1);
+      std::size_t wrong = 0;
+      for (std::size_t e = 0; e + 1 < bits.size(); ++e) {
+        const float want = scalar(bits[e]);
+        const bool same = std::isnan(want) ? std::isnan(got[e])
+                                           : std::bit_cast<std::uint32_t>(got[e]) ==
+                                                 std::bit_cast<std::uint32_t>(want);
+        if (!same && wrong++ < 5) ADD_FAILURE() << "bits 0x" << std::hex << e << ": " << got[e];
+      }
+      EXPECT_EQ(wrong, 0u);
+      EXPECT_EQ(got.back(), 12345.0f);  // nothing written past n
+    }
+  }
 }
 
 }  // namespace

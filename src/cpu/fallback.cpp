@@ -45,7 +45,8 @@ i64 ceil_div(i64 a, i64 b) noexcept { return (a + b - 1) / b; }
 
 const FallbackKernels& pick_kernels(CpuIsa isa) noexcept {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (isa == CpuIsa::automatic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  if (isa == CpuIsa::automatic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
     if (const FallbackKernels* k = fallback_kernels_avx2()) return *k;
   }
 #else
@@ -179,6 +180,14 @@ class Runner {
   }
   i64 rows_f32(const TensorView& t, const Where& w, i64 j0, i64 nk, i64 dim, float* conv,
                const float** rows) const;
+  [[nodiscard]] static bool is_half_rows(const TensorView& t) noexcept {
+    return t.dtype == DType::f16 && t.strides[3] == 1;
+  }
+  // Key j0 of the task's KV head in an f16 view (is_half_rows).
+  [[nodiscard]] static const std::uint16_t* half_rows(const TensorView& t, const Where& w,
+                                                      i64 j0) noexcept {
+    return static_cast<const std::uint16_t*>(t.data) + offset_of(t, w.b, w.hk, j0, 0);
+  }
   void prefetch_block(const Where& w, i64 j0, i64 nk) const;
   void score_epilogue(const Where& w, i64 kvl, i64 j0, i64 nk, bool all_visible, float* sc) const;
   void write_rows(const Where& w, const float* m, const float* l, const float* o) const;
@@ -194,14 +203,20 @@ class Runner {
 // it is f32 with unit element stride, else a converted copy in `conv`. Returns the row stride.
 i64 Runner::rows_f32(const TensorView& t, const Where& w, i64 j0, i64 nk, i64 dim, float* conv,
                      const float** rows) const {
-  if (t.dtype == DType::f32 && t.strides[3] == 1) {
+  *rows = conv;
+  if (t.strides[3] == 1 && t.dtype == DType::f32) {
     *rows = static_cast<const float*>(t.data) + offset_of(t, w.b, w.hk, j0, 0);
     return t.strides[2];
+  }
+  if (t.strides[3] == 1 && (t.dtype == DType::f16 || t.dtype == DType::bf16)) {
+    const auto widen = t.dtype == DType::f16 ? k_.widen_f16 : k_.widen_bf16;
+    const auto* src = static_cast<const std::uint16_t*>(t.data);
+    for (i64 j = 0; j < nk; ++j) widen(src + offset_of(t, w.b, w.hk, j0 + j, 0), dim, conv + j * dim);
+    return dim;
   }
   for (i64 j = 0; j < nk; ++j)
     load_floats(t.data, t.dtype, static_cast<i64>(offset_of(t, w.b, w.hk, j0 + j, 0)), t.strides[3],
                 dim, 1.0f, conv + j * dim);
-  *rows = conv;
   return dim;
 }
 
@@ -275,6 +290,10 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
   const Where w = locate(task);
   const i64 dk = p_.dim_qk, rows = w.heads * w.nq, kvl = kv_len(w.b);
   const bool direct = rows <= kDirectRows;
+  // Few rows and f16 K (V) rows with unit element stride: the direct path's products read
+  // them in place and widen in registers (V also needs its rows to be whole vectors).
+  const bool half_k = direct && is_half_rows(in_.k);
+  const bool half_v = direct && is_half_rows(in_.v) && p_.dim_v == t_.dvp;
 
   // The keys any row of this task can see: rows' intervals only move right as i grows.
   const Interval first = visible_keys(p_, kvl, w.i0);
@@ -303,29 +322,42 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     const bool all_visible = j0 >= last.lo && j0 + nk - 1 <= first.hi;
     // Only the direct path (few rows, short time per block) gains from it: with many rows
     // per block the hardware prefetchers keep up, and the explicit prefetches measured 2-4%
-    // slower there.
-    if (direct && blk + 1 < blk_end)
+    // slower there. Nor does it when the f16 K/V are read in place: the prefetches then
+    // stall the core (~10% of its time) and the calls ran 6-12% faster without them.
+    if (direct && !(half_k && half_v) && blk + 1 < blk_end)
       prefetch_block(w, j0 + kBlockKv, std::min(kBlockKv, jmax + 1 - j0 - kBlockKv));
-    const float* krows = nullptr;
-    const i64 ldk = rows_f32(in_.k, w, j0, nk, dk, s.kconv.data(), &krows);
-    if (direct) {
-      k_.dot_rows(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk), s.q.data(),
-                  dk, krows, ldk, s.s.data(), kBlockKv);
+    if (half_k) {
+      k_.dot_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
+                      s.q.data(), dk, half_rows(in_.k, w, j0), in_.k.strides[2], s.s.data(),
+                      kBlockKv);
     } else {
-      k_.pack_transposed(krows, ldk, static_cast<int>(nk), static_cast<int>(dk), s.kt.data());
-      k_.gemm(static_cast<int>(rows), static_cast<int>(n8), static_cast<int>(dk), s.q.data(), dk,
-              s.kt.data(), 16, 16 * dk, s.s.data(), kBlockKv, false);
+      const float* krows = nullptr;
+      const i64 ldk = rows_f32(in_.k, w, j0, nk, dk, s.kconv.data(), &krows);
+      if (direct) {
+        k_.dot_rows(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
+                    s.q.data(), dk, krows, ldk, s.s.data(), kBlockKv);
+      } else {
+        k_.pack_transposed(krows, ldk, static_cast<int>(nk), static_cast<int>(dk), s.kt.data());
+        k_.gemm(static_cast<int>(rows), static_cast<int>(n8), static_cast<int>(dk), s.q.data(),
+                dk, s.kt.data(), 16, 16 * dk, s.s.data(), kBlockKv, false);
+      }
     }
     score_epilogue(w, kvl, j0, nk, all_visible, s.s.data());
     k_.online_softmax(s.s.data(), kBlockKv, static_cast<int>(rows), static_cast<int>(n8),
                       s.m.data(), s.l.data(), s.o.data(), t_.dvp, static_cast<int>(t_.dvp));
-    // V as the gemm's b operand: in place (row-major, strips 16 floats apart) when it is f32
-    // rows with dvp readable columns and few rows use it; else packed into panels.
+    if (half_v) {
+      k_.gemm_f16b(static_cast<int>(rows), static_cast<int>(t_.dvp), static_cast<int>(nk),
+                   s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.strides[2], 16,
+                   s.o.data(), t_.dvp, true);
+      continue;
+    }
+    // V as the gemm's b operand: in place (row-major, strips 16 floats apart) when few rows
+    // use it and its rows have dvp readable columns; else packed into panels.
     const float* vrows = nullptr;
     const i64 ldv = rows_f32(in_.v, w, j0, nk, p_.dim_v, s.vconv.data(), &vrows);
     const float* vb = vrows;
     i64 ldb = ldv, b_step = 16;
-    if (!direct || vrows == s.vconv.data() || p_.dim_v != t_.dvp) {
+    if (!direct || p_.dim_v != t_.dvp) {
       k_.pack_panels(vrows, ldv, static_cast<int>(nk), static_cast<int>(p_.dim_v), s.v.data());
       vb = s.v.data();
       ldb = 16;

@@ -2,9 +2,10 @@
 // The AVX2+FMA kernel build. Only the functions defined below the target pragma use AVX2;
 // library headers are included first so their inline functions keep the baseline target
 // (an AVX2 copy of a shared inline function could otherwise be the one the linker keeps).
-// Selected at run time only when the CPU reports avx2 and fma (fallback.cpp).
+// Selected at run time only when the CPU reports avx2, fma and f16c (fallback.cpp).
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include "cpu/fallback_kernels.hpp"
@@ -13,10 +14,10 @@
 #include <immintrin.h>
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma,f16c")
 #endif
 
 #define VKATTN_KERNEL_NS avx2
@@ -33,8 +34,9 @@
 namespace vkattn::detail {
 const FallbackKernels* fallback_kernels_avx2() noexcept {
   static constexpr FallbackKernels table{
-      "avx2-fma",       avx2::gemm, avx2::dot_rows, avx2::online_softmax, avx2::pack_transposed,
-      avx2::pack_panels};
+      "avx2-fma",        avx2::gemm,       avx2::dot_rows,  avx2::online_softmax,
+      avx2::pack_transposed, avx2::pack_panels, avx2::widen_f16, avx2::widen_bf16,
+      avx2::dot_rows_f16,    avx2::gemm_f16b};
   return &table;
 }
 }  // namespace vkattn::detail

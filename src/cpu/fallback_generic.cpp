@@ -4,6 +4,7 @@
 // because each 8-wide vector takes two 128-bit registers here.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include "cpu/fallback_kernels.hpp"
@@ -19,14 +20,17 @@
 #include "cpu/fallback_kernels.inc"
 
 namespace vkattn::detail {
-
 const FallbackKernels& fallback_kernels_generic() noexcept {
   static constexpr FallbackKernels table{"generic",
                                          generic::gemm,
                                          generic::dot_rows,
                                          generic::online_softmax,
                                          generic::pack_transposed,
-                                         generic::pack_panels};
+                                         generic::pack_panels,
+                                         generic::widen_f16,
+                                         generic::widen_bf16,
+                                         generic::dot_rows_f16,
+                                         generic::gemm_f16b};
   return table;
 }
 

@@ -7,6 +7,7 @@
 // fallback_kernels.inc, compiled twice: fallback_avx2.cpp and fallback_generic.cpp.
 
 #include <cstddef>
+#include <cstdint>
 
 namespace vkattn::detail {
 
@@ -38,9 +39,21 @@ struct FallbackKernels {
   // 16. As a gemm b operand: ldb = 16,
   // b_step = 16·rows.
   void (*pack_panels)(const float* src, std::ptrdiff_t lds, int rows, int cols, float* dst);
+  // dst[e] = src[e] widened to f32 for e < n (exact): IEEE binary16 bits (f16) or bfloat16
+  // bits (bf16). Half-precision K/V rows go through these before the block products; a
+  // decode step is memory-bound, so reading half the bytes is what makes f16 K/V pay.
+  void (*widen_f16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
+  void (*widen_bf16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
+  // dot_rows and gemm with the K (resp. b) operand as f16 bits, widened in registers: the
+  // decode path reads f16 K/V rows in place, streaming half the bytes of f32 with no copy.
+  void (*dot_rows_f16)(int m, int n, int d, const float* q, std::ptrdiff_t ldq,
+                       const std::uint16_t* k, std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
+  void (*gemm_f16b)(int m, int n, int k, const float* a, std::ptrdiff_t lda,
+                    const std::uint16_t* b, std::ptrdiff_t ldb, std::ptrdiff_t b_step, float* c,
+                    std::ptrdiff_t ldc, bool accumulate);
 };
 
-// Each is defined in its own translation unit.
+// Each is defined in its own translation unit. The AVX2 build needs F16C as well.
 [[nodiscard]] const FallbackKernels& fallback_kernels_generic() noexcept;
 // nullptr when the build has no AVX2 variant (not x86-64 GCC/Clang).
 [[nodiscard]] const FallbackKernels* fallback_kernels_avx2() noexcept;
