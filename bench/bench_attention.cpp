@@ -30,7 +30,16 @@ struct Shape {
   vkattn::Causal causal = vkattn::Causal::none;
   bool cached = false;                       // K/V from a KvCache filled once before timing
   vkattn::DType dtype = vkattn::DType::f32;  // storage of Q, K, V and O
+  vkattn::DType cache_dtype = vkattn::DType::f32;  // KvCacheDesc::dtype when cached
 };
+
+// K/V values as the cache holds them: rounded to f16 for an f16 cache, so that the host
+// views the output is verified against hold exactly the cache's numbers.
+std::vector<float> as_cached(std::vector<float> values, const Shape& s) {
+  if (s.cached && s.cache_dtype == vkattn::DType::f16)
+    for (float& x : values) x = static_cast<float>(static_cast<_Float16>(x));
+  return values;
+}
 
 // Inputs as stored: f32 values, or the same values rounded to f16 (_Float16, a GCC/Clang
 // extension on x86-64 and AArch64).
@@ -129,8 +138,9 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
   desc.causal = s.causal;
   desc.dtype = s.dtype;
   const Storage q(random_values(static_cast<std::size_t>(s.b * s.hq * s.lq * s.d), 1), s.dtype);
-  const Storage k(random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 2), s.dtype);
-  const Storage v(random_values(static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d), 3), s.dtype);
+  const std::size_t kv_count = static_cast<std::size_t>(s.b * s.hkv * s.lkv * s.d);
+  const Storage k(as_cached(random_values(kv_count, 2), s), s.dtype);
+  const Storage v(as_cached(random_values(kv_count, 3), s), s.dtype);
   Output o(q.f32.size(), s.dtype);
   using TV = vkattn::TensorView;
   const vkattn::AttentionInputs host{TV::bhld(q.data(), s.dtype, s.b, s.hq, s.lq, s.d),
@@ -145,7 +155,7 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
   try {
     if (s.cached) {
       // Filled once, outside the timing: the loop measures attention over a resident cache.
-      cache.emplace(ctx.create_kv_cache({s.b, s.hkv, s.lkv, s.d, std::nullopt}));
+      cache.emplace(ctx.create_kv_cache({s.b, s.hkv, s.lkv, s.d, std::nullopt, s.cache_dtype}));
       cache->append(host.k, host.v);
       in.k = {};
       in.v = {};
@@ -174,8 +184,9 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
   const double flops = 4.0 * static_cast<double>(s.b * s.hq * s.lq) * static_cast<double>(s.lkv) *
                        static_cast<double>(s.d) * visible_fraction(s);
   const double element = static_cast<double>(vkattn::size_of(s.dtype));
-  const double bytes = element * static_cast<double>(q.f32.size() + k.f32.size() + v.f32.size()) +
-                       element * static_cast<double>(q.f32.size());
+  const double kv_element = static_cast<double>(vkattn::size_of(s.cached ? s.cache_dtype : s.dtype));
+  const double bytes = element * static_cast<double>(2 * q.f32.size()) +
+                       kv_element * static_cast<double>(k.f32.size() + v.f32.size());
   state.counters["FLOP/s"] =
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] =
@@ -191,7 +202,7 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
 
 // The shape sets: B=1, Hq=32, Hkv=8 (GQA 4:1); prefill L in {512, 2048, 4096} with
 // D in {64, 128}, causal and f16 variants; decode Lq=1 over Lkv in {2048, 8192, 32768},
-// from host pointers and from a KV cache; and an odd shape.
+// from host pointers and from a KV cache (f32, and f16 at 8192); and an odd shape.
 constexpr auto kCausal = vkattn::Causal::bottom_right;
 constexpr auto kF16 = vkattn::DType::f16;
 const Shape kShapes[] = {
@@ -212,6 +223,7 @@ const Shape kShapes[] = {
     {"decode_cached", 1, 32, 8, 1, 2048, 128, kCausal, true},
     {"decode_cached", 1, 32, 8, 1, 8192, 128, kCausal, true},
     {"decode_cached", 1, 32, 8, 1, 32768, 128, kCausal, true},
+    {"decode_cached_f16", 1, 32, 8, 1, 8192, 128, kCausal, true, vkattn::DType::f32, kF16},
     {"odd", 2, 3, 3, 129, 1000, 80},
 };
 

@@ -317,6 +317,31 @@ static const char* kv_cache_checks(vkattn_context* ctx, vkattn_kv_cache* cache) 
   return NULL;
 }
 
+/* An f16 cache rounds the appended f32 rows (values i/N in [0, 1): error <= 2^-12 each), so
+   the output moves by at most that much from the host call's. */
+static const char* half_cache_check(vkattn_context* ctx, const vkattn_kv_cache_desc* f32_desc) {
+  static valid_call c;
+  float want[N];
+  int i;
+  vkattn_kv_cache_desc desc = *f32_desc;
+  vkattn_kv_cache* cache = NULL;
+  const char* result = NULL;
+  desc.dtype = VKATTN_DTYPE_F16;
+  make_valid(&c);
+  if (vkattn_kv_cache_create(ctx, &desc, &cache) != VKATTN_OK) return "f16 cache create failed";
+  if (vkattn_kv_cache_append(cache, &c.in.k, &c.in.v) != VKATTN_OK) result = "f16 append failed";
+  if (result == NULL && vkattn_attention(ctx, &c.desc, &c.in, &c.outs) != VKATTN_OK)
+    result = "host call failed";
+  memcpy(want, c.out, sizeof want);
+  if (result == NULL && attention_with_cache(ctx, &c, cache) != VKATTN_OK)
+    result = "call with the f16 cache failed";
+  for (i = 0; result == NULL && i < N; ++i) {
+    if (fabsf(c.out[i] - want[i]) > 1e-3f) result = "f16 cache output is off by more than 1e-3";
+  }
+  vkattn_kv_cache_destroy(cache);
+  return result;
+}
+
 const char* capi_check_kv_cache(void) {
   vkattn_context* ctx = cpu_context();
   vkattn_kv_cache_desc desc;
@@ -335,11 +360,27 @@ const char* capi_check_kv_cache(void) {
     return "capacity 0 not reported";
   }
   desc.capacity = L + 1;
+  desc.dtype = VKATTN_DTYPE_BOOL;
+  if (!failed_with(vkattn_kv_cache_create(ctx, &desc, &cache), VKATTN_INVALID_ARGUMENT,
+                   "kv_cache.dtype=bool") ||
+      cache != NULL) {
+    vkattn_context_destroy(ctx);
+    return "a bool kv_cache dtype not reported";
+  }
+  desc.dtype = (vkattn_dtype)7;
+  if (!failed_with(vkattn_kv_cache_create(ctx, &desc, &cache), VKATTN_INVALID_ARGUMENT,
+                   "desc.dtype=7") ||
+      cache != NULL) {
+    vkattn_context_destroy(ctx);
+    return "an unknown kv_cache dtype not reported";
+  }
+  desc.dtype = VKATTN_DTYPE_F32;
   if (vkattn_kv_cache_create(ctx, &desc, &cache) != VKATTN_OK) {
     vkattn_context_destroy(ctx);
     return "vkattn_kv_cache_create failed";
   }
   result = kv_cache_checks(ctx, cache);
+  if (result == NULL) result = half_cache_check(ctx, &desc);
   /* The cache keeps the backend alive: destroying the context first is allowed. */
   vkattn_context_destroy(ctx);
   if (result == NULL && vkattn_kv_cache_length(cache) != 0) result = "length changed";

@@ -46,25 +46,28 @@ Options cpu_options() {
 
 struct Shape {
   std::int64_t batch = 1, heads_q = 8, heads_kv = 2, dim = 64, dim_v = 0, capacity = 64;
-  DType kv_dtype = DType::f32;  // dtype of the appended tensors (the cache stores f32)
-  bool blhd_appends = false;    // append strided BLHD views instead of BHLD
+  DType kv_dtype = DType::f32;     // dtype of the appended tensors
+  bool blhd_appends = false;       // append strided BLHD views instead of BHLD
+  DType cache_dtype = DType::f32;  // KvCacheDesc::dtype
   [[nodiscard]] std::int64_t dv() const { return dim_v > 0 ? dim_v : dim; }
   [[nodiscard]] std::string str() const {
     return "B=" + std::to_string(batch) + " Hq=" + std::to_string(heads_q) +
            " Hkv=" + std::to_string(heads_kv) + " Dk=" + std::to_string(dim) +
            " Dv=" + std::to_string(dv()) + " cap=" + std::to_string(capacity) +
-           " kv_dtype=" + to_string(kv_dtype) + " blhd=" + std::to_string(blhd_appends);
+           " kv_dtype=" + to_string(kv_dtype) + " blhd=" + std::to_string(blhd_appends) +
+           " cache_dtype=" + to_string(cache_dtype);
   }
 };
 
 // A cache plus the same K/V on the host ([B, Hkv, capacity, D] f32, values rounded to the
-// appended dtype exactly as the cache converts them), which the reference reads.
+// appended dtype and then to the cache's, as the cache stores them), which the reference reads.
 class Decode {
  public:
   Decode(Context& ctx, const Shape& s)
       : ctx_(&ctx),
         s_(s),
-        cache_(ctx.create_kv_cache({s.batch, s.heads_kv, s.capacity, s.dim, s.dv()})),
+        cache_(ctx.create_kv_cache(
+            {s.batch, s.heads_kv, s.capacity, s.dim, s.dv(), s.cache_dtype})),
         k_(static_cast<std::size_t>(s.batch * s.heads_kv * s.capacity * s.dim)),
         v_(static_cast<std::size_t>(s.batch * s.heads_kv * s.capacity * s.dv())) {}
 
@@ -91,10 +94,10 @@ class Decode {
           const std::int64_t row = (b * s_.heads_kv + h) * s_.capacity + length_ + l;
           for (std::int64_t d = 0; d < s_.dim; ++d)
             k_[static_cast<std::size_t>(row * s_.dim + d)] =
-                k.get(detail::offset_of(kv, b, h, l, d));
+                detail::round_to(s_.cache_dtype, k.get(detail::offset_of(kv, b, h, l, d)));
           for (std::int64_t d = 0; d < s_.dv(); ++d)
             v_[static_cast<std::size_t>(row * s_.dv() + d)] =
-                v.get(detail::offset_of(vv, b, h, l, d));
+                detail::round_to(s_.cache_dtype, v.get(detail::offset_of(vv, b, h, l, d)));
         }
     length_ += n;
     ASSERT_EQ(cache_.length(), length_);
@@ -231,6 +234,14 @@ TEST_F(KvCacheVulkan, DecodeLoopBfloatAppends) {
   decode_loop(*ctx_, Shape{.heads_q = 2, .kv_dtype = DType::bf16}, 30, Kernel::automatic, 12);
 }
 
+// A half-precision cache: appended f32 rows are rounded to f16 (bf16) and the kernels see
+// exactly the rounded values (kept as f32 on the device).
+TEST_F(KvCacheVulkan, DecodeLoopHalfCache) {
+  decode_loop(*ctx_, Shape{.cache_dtype = DType::f16}, 30, Kernel::automatic, 13);
+  decode_loop(*ctx_, Shape{.heads_q = 2, .kv_dtype = DType::f16, .cache_dtype = DType::bf16}, 9,
+              Kernel::automatic, 14);
+}
+
 TEST_F(KvCacheVulkan, LongCacheDecodeRunsSplitKvByDefault) {
   // Lkv >= 512 and Lq = 1: the planner's split-kv rule; capacity well past the length, so
   // kv_stride != len_kv is what the kernels must honour.
@@ -353,6 +364,22 @@ TEST(KvCacheCpu, DecodeLoopMatchesReference) {
   d.check(2, Causal::bottom_right, {30, 9}, 72);
 }
 
+// Half-precision caches on the CPU are stored as such: f16 K/V are read in place by the
+// decode path (whole-vector head dims) or widened per block (Dk=13, Dv=20), bf16 widened.
+TEST(KvCacheCpu, HalfPrecisionCachesMatchTheReference) {
+  Context ctx = Context::create(cpu_options());
+  decode_loop(ctx, Shape{.capacity = 150, .cache_dtype = DType::f16}, 137, Kernel::flash, 21);
+  decode_loop(ctx, Shape{.dim = 13, .dim_v = 20, .kv_dtype = DType::bf16,
+                         .cache_dtype = DType::f16},
+              40, Kernel::flash, 22);
+  decode_loop(ctx, Shape{.heads_q = 4, .dim = 24, .capacity = 80, .blhd_appends = true,
+                         .cache_dtype = DType::bf16},
+              70, Kernel::flash, 23);
+  Decode d(ctx, Shape{.batch = 2, .heads_q = 2, .capacity = 140, .cache_dtype = DType::f16});
+  d.append(130, 81);
+  d.check(1, Causal::none, {130, 65}, 82);
+}
+
 TEST(KvCacheCpu, ProbabilitiesWithACacheComeFromTheReference) {
   Context ctx = Context::create(cpu_options());
   KvCache cache = ctx.create_kv_cache({1, 1, 8, 4, std::nullopt});
@@ -429,6 +456,8 @@ TEST_F(KvCacheErrors, CreateRejectsBadDescriptions) {
                       "kv_cache.head_dim=300");
   EXPECT_VKATTN_ERROR(ctx_.create_kv_cache({1, 1, 4, 8, 0}), ErrorCode::invalid_argument,
                       "kv_cache.head_dim_v=0");
+  EXPECT_VKATTN_ERROR(ctx_.create_kv_cache({1, 1, 4, 8, std::nullopt, DType::boolean}),
+                      ErrorCode::invalid_argument, "kv_cache.dtype=bool");
 }
 
 TEST_F(KvCacheErrors, AppendPastCapacityLeavesTheCacheUnchanged) {

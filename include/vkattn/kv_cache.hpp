@@ -18,13 +18,18 @@ struct KvCacheAccess;
 }
 
 /// Shape of a KV cache: K is [batch, heads_kv, capacity, head_dim], V is
-/// [batch, heads_kv, capacity, head_dim_v], stored as f32 whatever the appended dtype.
+/// [batch, heads_kv, capacity, head_dim_v], of element type `dtype`.
 struct KvCacheDesc {
   std::int64_t batch = 1;                  ///< B.
   std::int64_t heads_kv = 1;               ///< Hkv.
   std::int64_t capacity = 0;               ///< Most keys per (batch, KV head) the cache holds.
   std::int64_t head_dim = 0;               ///< Dk, 1..256.
   std::optional<std::int64_t> head_dim_v;  ///< Dv, 1..256. Default Dk.
+  /// Element type of the cache: f32, f16 or bf16. Appended rows are rounded to it, and every
+  /// backend computes on the rounded values. The CPU backend stores it as given: f16/bf16 halve
+  /// the memory and the bytes each decode step reads (f16 K/V are read in place). The Vulkan
+  /// backend keeps f32 on the device (holding the rounded values): its kernels read f32.
+  DType dtype = DType::f32;
 };
 
 /// Keys and values owned by the backend of the Context that created it
@@ -56,8 +61,9 @@ class KvCache {
   [[nodiscard]] std::int64_t capacity() const noexcept;
 
   /// Appends `n` rows to every (batch, KV head): `k` is [B, Hkv, n, Dk] and `v` is
-  /// [B, Hkv, n, Dv] in logical order, any strides, each f32, f16 or bf16 (converted to f32
-  /// exactly). Only the new rows are written to the device.
+  /// [B, Hkv, n, Dv] in logical order, any strides, each f32, f16 or bf16 (rounded to the
+  /// cache's dtype, nearest even; exact when it is at least as wide). Only the new rows are
+  /// written to the device.
   /// @throws Error{invalid_argument} naming the problem (null data, shape, dtype, strides,
   ///         or `length() + n > capacity()`); the cache is then unchanged.
   ///         Error{out_of_memory} (staging memory), Error{device_lost|vulkan_error} when the

@@ -154,7 +154,7 @@ typedef struct vkattn_kv_cache vkattn_kv_cache;
 /** Shape of a KV cache (vkattn::KvCacheDesc). Fill with vkattn_kv_cache_desc_init(). */
 typedef struct vkattn_kv_cache_desc {
   uint32_t struct_size; /**< sizeof(vkattn_kv_cache_desc), set by the init function. */
-  uint32_t reserved0;   /**< Must be 0 (keeps the 64-bit members aligned explicitly). */
+  vkattn_dtype dtype;   /**< Element type: F32 (default, 0), F16 or BF16 (KvCacheDesc::dtype). */
   int64_t batch;        /**< B. Default 1. */
   int64_t heads_kv;     /**< Hkv. Default 1. */
   int64_t capacity;     /**< Most keys per (batch, KV head). */

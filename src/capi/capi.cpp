@@ -333,6 +333,7 @@ vkattn_status vkattn_kv_cache_create(vkattn_context* ctx, const vkattn_kv_cache_
     d.capacity = desc->capacity;
     d.head_dim = desc->head_dim;
     if (desc->head_dim_v != 0) d.head_dim_v = desc->head_dim_v;  // 0 = head_dim (vkattn.h)
+    d.dtype = to_dtype(desc->dtype, "desc.dtype");
     vkattn::KvCache cache = ctx->context.create_kv_cache(d);
     *out = new vkattn_kv_cache{std::move(cache)};
   });

@@ -2,6 +2,7 @@
 #include "core/dtype.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -180,15 +181,37 @@ float round_to(DType type, float value) noexcept {
 }
 
 void write_rows(const TensorView& view, float* dst, std::int64_t pitch, std::int64_t slice_rows,
-                std::int64_t first_row) noexcept {
+                std::int64_t first_row, DType precision) noexcept {
   const auto [B, H, L, D] = view.shape;
+  // Rounding only narrows: a view already of `precision` (or narrower) is unchanged by it.
+  const bool round = precision != DType::f32 && view.dtype != precision;
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t h = 0; h < H; ++h)
       for (std::int64_t l = 0; l < L; ++l) {
         float* row_out = dst + ((b * H + h) * slice_rows + first_row + l) * pitch;
         const std::size_t row = offset_of(view, b, h, l, 0);
         load_row(view.data, view.dtype, row, view.strides[3], D, row_out);
+        if (round)
+          for (std::int64_t e = 0; e < D; ++e) row_out[e] = round_to(precision, row_out[e]);
         std::fill(row_out + D, row_out + pitch, 0.0f);
+      }
+}
+
+void write_rows(const TensorView& view, DType type, void* dst, std::int64_t pitch,
+                std::int64_t slice_rows, std::int64_t first_row) noexcept {
+  if (type == DType::f32) {
+    write_rows(view, static_cast<float*>(dst), pitch, slice_rows, first_row);
+    return;
+  }
+  const auto [B, H, L, D] = view.shape;
+  std::array<float, 256> row_f32{};  // pitch <= 256, the largest head dim
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t l = 0; l < L; ++l) {
+        load_row(view.data, view.dtype, offset_of(view, b, h, l, 0), view.strides[3], D,
+                 row_f32.data());
+        const auto at = static_cast<std::size_t>(((b * H + h) * slice_rows + first_row + l) * pitch);
+        store_row(dst, type, at, 1, pitch, row_f32.data());  // [D, pitch) stays zero
       }
 }
 

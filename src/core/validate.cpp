@@ -204,6 +204,8 @@ KvCacheDesc validate_kv_desc(const KvCacheDesc& desc) {
   require_positive("kv_cache.capacity", desc.capacity);
   require_head_dim("kv_cache.head_dim", desc.head_dim);
   if (desc.head_dim_v) require_head_dim("kv_cache.head_dim_v", *desc.head_dim_v);
+  if (desc.dtype != DType::f32 && desc.dtype != DType::f16 && desc.dtype != DType::bf16)
+    invalid(std::string("kv_cache.dtype=") + to_string(desc.dtype) + " must be f32, f16 or bf16");
   KvCacheDesc d = desc;
   d.head_dim_v = desc.head_dim_v.value_or(desc.head_dim);
   element_count("kv_cache k", {d.batch, d.heads_kv, d.capacity, d.head_dim});

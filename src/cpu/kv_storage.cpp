@@ -7,25 +7,33 @@
 
 namespace vkattn::detail {
 
-CpuKvStorage::CpuKvStorage(const KvCacheDesc& desc)
-    : desc_(desc),
-      k_(static_cast<std::size_t>(desc.batch * desc.heads_kv * desc.capacity * desc.head_dim)),
-      v_(static_cast<std::size_t>(desc.batch * desc.heads_kv * desc.capacity *
-                                  desc.head_dim_v.value_or(desc.head_dim))) {}
+namespace {
 
-void CpuKvStorage::write(const TensorView& k, const TensorView& v, std::int64_t at) {
-  write_rows(k, k_.data(), desc_.head_dim, desc_.capacity, at);
-  write_rows(v, v_.data(), desc_.head_dim_v.value_or(desc_.head_dim), desc_.capacity, at);
+std::size_t bytes_of(const KvCacheDesc& d, std::int64_t dim) {
+  return static_cast<std::size_t>(d.batch * d.heads_kv * d.capacity * dim) * size_of(d.dtype);
 }
 
-TensorView CpuKvStorage::view_of(const std::vector<float>& data, std::int64_t dim,
+}  // namespace
+
+CpuKvStorage::CpuKvStorage(const KvCacheDesc& desc)
+    : desc_(desc),
+      k_(bytes_of(desc, desc.head_dim)),
+      v_(bytes_of(desc, desc.head_dim_v.value_or(desc.head_dim))) {}
+
+void CpuKvStorage::write(const TensorView& k, const TensorView& v, std::int64_t at) {
+  write_rows(k, desc_.dtype, k_.data(), desc_.head_dim, desc_.capacity, at);
+  write_rows(v, desc_.dtype, v_.data(), desc_.head_dim_v.value_or(desc_.head_dim), desc_.capacity,
+             at);
+}
+
+TensorView CpuKvStorage::view_of(const std::vector<std::byte>& data, std::int64_t dim,
                                  std::int64_t length) const noexcept {
   const std::int64_t cap = desc_.capacity;
   return {data.data(),
-          DType::f32,
+          desc_.dtype,
           {desc_.batch, desc_.heads_kv, length, dim},
           {desc_.heads_kv * cap * dim, cap * dim, dim, 1},
-          data.size()};
+          data.size() / size_of(desc_.dtype)};
 }
 
 TensorView CpuKvStorage::k_view(std::int64_t length) const noexcept {

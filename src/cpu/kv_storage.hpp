@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The CPU backend's KvCache storage: host f32 [B, Hkv, capacity, D] arrays that calls read
-// through strided views, without a copy.
+// The CPU backend's KvCache storage: host [B, Hkv, capacity, D] arrays of the cache's dtype
+// (f32, f16 or bf16) that calls read through strided views, without a copy.
 
+#include <cstddef>
 #include <vector>
 
 #include "core/backend.hpp"
@@ -20,12 +21,13 @@ class CpuKvStorage final : public KvStorage {
   [[nodiscard]] TensorView v_view(std::int64_t length) const noexcept;
 
  private:
-  [[nodiscard]] TensorView view_of(const std::vector<float>& data, std::int64_t dim,
+  [[nodiscard]] TensorView view_of(const std::vector<std::byte>& data, std::int64_t dim,
                                    std::int64_t length) const noexcept;
 
   KvCacheDesc desc_;
-  std::vector<float> k_;
-  std::vector<float> v_;
+  // Bytes from operator new: aligned for any element type.
+  std::vector<std::byte> k_;
+  std::vector<std::byte> v_;
 };
 
 // `in` with k and v replaced by views over the CPU cache it names (when it names one).

@@ -65,9 +65,9 @@ ReferenceResult reference_attention(const Problem& p, const AttentionInputs& in)
           double dot = 0.0;
           for (std::int64_t d = 0; d < Dk; ++d) {
             dot += static_cast<double>(
-                       load_as_float(in.q.data, p.dtype, offset_of(in.q, b, h, i, d))) *
+                       load_as_float(in.q.data, in.q.dtype, offset_of(in.q, b, h, i, d))) *
                    static_cast<double>(
-                       load_as_float(in.k.data, p.dtype, offset_of(in.k, b, hk, j, d)));
+                       load_as_float(in.k.data, in.k.dtype, offset_of(in.k, b, hk, j, d)));
           }
           double score = scale * dot;
           if (cap > 0.0) score = cap * std::tanh(score / cap);  // softcap comes before any mask
@@ -103,7 +103,7 @@ ReferenceResult reference_attention(const Problem& p, const AttentionInputs& in)
           if (w == 0.0) continue;
           for (std::int64_t d = 0; d < Dv; ++d) {
             out_row[d] += w * static_cast<double>(
-                                  load_as_float(in.v.data, p.dtype, offset_of(in.v, b, hk, j, d)));
+                                  load_as_float(in.v.data, in.v.dtype, offset_of(in.v, b, hk, j, d)));
           }
         }
       }

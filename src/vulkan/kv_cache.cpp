@@ -79,6 +79,7 @@ DeviceKvStorage::DeviceKvStorage(const Device& device, KvRegistry& registry,
       capacity_(desc.capacity),
       dk_(padded_head_dim(desc.head_dim)),
       dv_(padded_head_dim(desc.head_dim_v.value_or(desc.head_dim))),
+      precision_(desc.dtype),
       k_bytes_(f32_bytes(slices_, capacity_, dk_)),
       v_bytes_(f32_bytes(slices_, capacity_, dv_)) {
   const vk::DeviceSize range = device.limits.maxStorageBufferRange;
@@ -131,8 +132,8 @@ void DeviceKvStorage::write(const TensorView& k, const TensorView& v, std::int64
     if (k_.mapped != nullptr && v_.mapped != nullptr) {
       // Host-visible device memory: the rows land where the kernels read them. Host writes
       // before a later vkQueueSubmit are visible to it (coherent memory, submission order).
-      detail::write_rows(k, static_cast<float*>(k_.mapped), dk_, capacity_, at);
-      detail::write_rows(v, static_cast<float*>(v_.mapped), dv_, capacity_, at);
+      detail::write_rows(k, static_cast<float*>(k_.mapped), dk_, capacity_, at, precision_);
+      detail::write_rows(v, static_cast<float*>(v_.mapped), dv_, capacity_, at, precision_);
       return;
     }
     write_staged(k, v, at);
@@ -153,8 +154,8 @@ void DeviceKvStorage::write_staged(const TensorView& k, const TensorView& v, std
   }
   // Staging holds the new rows packed: K [slices, n, dk] then V [slices, n, dv].
   auto* staged = static_cast<float*>(staging_.mapped);
-  detail::write_rows(k, staged, dk_, n, 0);
-  detail::write_rows(v, staged + k_new / sizeof(float), dv_, n, 0);
+  detail::write_rows(k, staged, dk_, n, 0, precision_);
+  detail::write_rows(v, staged + k_new / sizeof(float), dv_, n, 0, precision_);
 
   // One region per (batch, KV head) slice: its n new rows are contiguous in both buffers.
   const auto regions = [&](vk::DeviceSize src_base, std::int64_t pitch) {

@@ -61,6 +61,7 @@ class DeviceKvStorage final : public detail::KvStorage {
   std::int64_t slices_;    // B·Hkv
   std::int64_t capacity_;  // rows per slice
   std::int64_t dk_, dv_;   // padded row pitches
+  DType precision_;        // the cache's dtype: rows are stored as f32 rounded to it
   vk::DeviceSize k_bytes_, v_bytes_;
   Buffer k_, v_;
   Buffer staging_;  // grown on demand; only when device memory is not mapped
