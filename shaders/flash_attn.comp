@@ -32,9 +32,10 @@
 // visible key range is cut into that many block-aligned slices and each writes a normalised
 // partial output and LSE at slot z; combine.comp merges them.
 //
-// Bindings: 0 Q [B,Hq,Lq,DK] f32, 1 K [B,Hkv,Lkv,DK], 2 V [B,Hkv,Lkv,DV] (storage buffers,
-// or uniform texel buffers: K and V R32F with VKATTN_TEXEL = 1, Q, K and V RGBA32F with
-// VKATTN_TEXEL = 4), 3 additive mask (f32,
+// Bindings: 0 Q [B,Hq,Lq,DK] f32, 1 K [B,Hkv,Lkv,DK], 2 V [B,Hkv,Lkv,DV] (storage buffers:
+// f32, or f16 pairs in uints with VKATTN_KV_HALF = 1 (an f16 KvCache); or uniform texel
+// buffers: K and V R32F/R16F with VKATTN_TEXEL = 1, Q, K and V RGBA32F (K and V RGBA16F for
+// an f16 cache) with VKATTN_TEXEL = 4: the view's format widens), 3 additive mask (f32,
 // broadcast strides in push constants), 4 kv_lens int32 [B], 5 O [splits,B,Hq,Lq,DV],
 // 6 LSE [splits,B,Hq,Lq]. Head dims are padded with zeros to DK/DV (multiples of SG, and of
 // 4·SG for RGBA texels) on upload, so the loops need no bounds checks. Only the key loop is
@@ -56,6 +57,9 @@
 
 #ifndef VKATTN_TEXEL
 #define VKATTN_TEXEL 0  // K/V from storage buffers
+#endif
+#ifndef VKATTN_KV_HALF
+#define VKATTN_KV_HALF 0  // storage-buffer K/V as f32
 #endif
 
 layout(constant_id = VKATTN_SPEC_WORKGROUP_SIZE) const uint WG_SIZE = 8;
@@ -117,6 +121,22 @@ layout(binding = 2) uniform samplerBuffer v_tex;
 #define KV_WIDTH 1u
 #define LOAD_K(e) texelFetch(k_tex, int(e)).r
 #define LOAD_V(e) texelFetch(v_tex, int(e)).r
+#define COMPONENT(x, c) x
+#define LOAD_K1(e) LOAD_K(e)
+#define LOAD_V1(e) LOAD_V(e)
+#elif VKATTN_KV_HALF
+// f16 K/V storage buffers, two halves a uint (unpackHalf2x16 is core GLSL: no 16-bit
+// storage feature needed).
+layout(std430, binding = 1) readonly buffer KBuffer { uint k_half[]; };
+layout(std430, binding = 2) readonly buffer VBuffer { uint v_half[]; };
+float half_at(uint word, uint e) {
+  const vec2 pair = unpackHalf2x16(word);
+  return (e & 1u) == 0u ? pair.x : pair.y;
+}
+#define KV_VEC float
+#define KV_WIDTH 1u
+#define LOAD_K(e) half_at(k_half[(e) >> 1u], (e))
+#define LOAD_V(e) half_at(v_half[(e) >> 1u], (e))
 #define COMPONENT(x, c) x
 #define LOAD_K1(e) LOAD_K(e)
 #define LOAD_V1(e) LOAD_V(e)

@@ -26,7 +26,9 @@
 //
 // Constants (specialization; chosen by src/vulkan/flash.cpp): WG_SIZE, RM (rows per thread),
 // BN (keys per shared-memory tile, a multiple of KB), TPR (a power of two dividing the subgroup
-// size), DK, DV (padded head dims, multiples of 4·TPR), FEATURES.
+// size), DK, DV (padded head dims, multiples of 4·TPR), FEATURES. Built twice: K/V as f32, and
+// with VKATTN_KV_HALF = 1 as f16 (an f16 KvCache: half the bytes per key), widened to f32 on
+// the way into shared memory.
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
 // flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
@@ -36,6 +38,10 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 
 #include "common.glsl"
+
+#ifndef VKATTN_KV_HALF
+#define VKATTN_KV_HALF 0
+#endif
 
 layout(constant_id = VKATTN_SPEC_WORKGROUP_SIZE) const uint WG_SIZE = 128;
 layout(constant_id = VKATTN_SPEC_TILE_M) const uint RM = 2;
@@ -56,8 +62,19 @@ const uint VC = DV4 / TPR;         // chunks of each accumulator / V row one lan
 const uint ROW_THREADS = WG_SIZE / TPR;  // threads with distinct rows
 
 layout(std430, binding = 0) readonly buffer QBuffer { vec4 q_data[]; };
+#if VKATTN_KV_HALF
+// Four halves per uvec2; unpackHalf2x16 is core GLSL (no 16-bit storage feature needed).
+layout(std430, binding = 1) readonly buffer KBuffer { uvec2 k_half[]; };
+layout(std430, binding = 2) readonly buffer VBuffer { uvec2 v_half[]; };
+vec4 widen(uvec2 w) { return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)); }
+#define LOAD_K4(i) widen(k_half[i])
+#define LOAD_V4(i) widen(v_half[i])
+#else
 layout(std430, binding = 1) readonly buffer KBuffer { vec4 k_data[]; };
 layout(std430, binding = 2) readonly buffer VBuffer { vec4 v_data[]; };
+#define LOAD_K4(i) k_data[i]
+#define LOAD_V4(i) v_data[i]
+#endif
 layout(std430, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
 layout(std430, binding = 5) writeonly buffer OBuffer { vec4 o_data[]; };
@@ -143,11 +160,11 @@ void main() {
     // Tail keys repeat the last stored row (in bounds); the row intervals mask them.
     for (uint e = thread; e < BN * DK4; e += WG_SIZE) {
       const uint key = kv_base + min(uint(j0) + e / DK4, p.len_kv - 1u);
-      k_tile[e] = k_data[key * DK4 + e % DK4];
+      k_tile[e] = LOAD_K4(key * DK4 + e % DK4);
     }
     for (uint e = thread; e < BN * DV4; e += WG_SIZE) {
       const uint key = kv_base + min(uint(j0) + e / DV4, p.len_kv - 1u);
-      v_tile[e] = v_data[key * DV4 + e % DV4];
+      v_tile[e] = LOAD_V4(key * DV4 + e % DV4);
     }
     barrier();  // the tile is in shared memory
 

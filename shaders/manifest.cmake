@@ -9,4 +9,7 @@ vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel SOURCE ${_s}/flash_
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode SOURCE ${_s}/flash_decode.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled  SOURCE ${_s}/flash_tiled.comp)
+# K/V from an f16 KvCache through storage buffers (texel paths widen through the view format).
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_kv_half SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_KV_HALF=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled_kv_half SOURCE ${_s}/flash_tiled.comp DEFINES VKATTN_KV_HALF=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME combine      SOURCE ${_s}/combine.comp)

@@ -235,11 +235,43 @@ TEST_F(KvCacheVulkan, DecodeLoopBfloatAppends) {
 }
 
 // A half-precision cache: appended f32 rows are rounded to f16 (bf16) and the kernels see
-// exactly the rounded values (kept as f32 on the device).
+// exactly the rounded values. f16 stays f16 on the device (CPU drivers read it through
+// RGBA16F/R16F texel views, here: the decode kernel and flash_attn_texel4); bf16 is kept as f32.
 TEST_F(KvCacheVulkan, DecodeLoopHalfCache) {
   decode_loop(*ctx_, Shape{.cache_dtype = DType::f16}, 30, Kernel::automatic, 13);
   decode_loop(*ctx_, Shape{.heads_q = 2, .kv_dtype = DType::f16, .cache_dtype = DType::bf16}, 9,
               Kernel::automatic, 14);
+  decode_loop(*ctx_, Shape{.dim = 20, .dim_v = 12, .capacity = 40, .cache_dtype = DType::f16}, 20,
+              Kernel::automatic, 15);  // head dims padded to 32/16: R16F views
+}
+
+// A process-wide test hook, on for one scope.
+class HookOn {
+ public:
+  explicit HookOn(void (*set)(bool) noexcept) : set_(set) { set_(true); }
+  ~HookOn() { set_(false); }
+  HookOn(const HookOn&) = delete;
+  HookOn& operator=(const HookOn&) = delete;
+
+ private:
+  void (*set_)(bool) noexcept;
+};
+
+// The f16 storage-buffer variants GPUs run (flash_attn_kv_half, flash_tiled_kv_half), forced
+// on this device, split-KV included. Small head dims: each shape compiles its own pipelines.
+TEST_F(KvCacheVulkan, DecodeLoopHalfCacheStorageBufferKernels) {
+  {
+    const HookOn storage(&vulkan::set_force_storage_buffers);
+    decode_loop(*ctx_, Shape{.dim = 16, .cache_dtype = DType::f16}, 30, Kernel::automatic, 16);
+    decode_loop(*shared_context(Kernel::split_kv),
+                {.heads_q = 4, .dim = 16, .dim_v = 8, .cache_dtype = DType::f16}, 20,
+                Kernel::split_kv, 17);
+  }
+  const HookOn tiled(&vulkan::set_force_tiled);
+  decode_loop(*ctx_, Shape{.dim = 16, .cache_dtype = DType::f16}, 30, Kernel::automatic, 18);
+  decode_loop(*shared_context(Kernel::split_kv),
+              {.batch = 2, .dim = 24, .dim_v = 12, .capacity = 50, .cache_dtype = DType::f16}, 20,
+              Kernel::split_kv, 19);
 }
 
 TEST_F(KvCacheVulkan, LongCacheDecodeRunsSplitKvByDefault) {
@@ -271,6 +303,9 @@ TEST_F(KvCacheVulkan, StagedAppendsWhereMemoryIsNotMapped) {
   vulkan::set_force_staging(false);
   decode_loop(staged, Shape{.heads_q = 8, .heads_kv = 2, .kv_dtype = DType::f16}, 25,
               Kernel::automatic, 41);
+  // An f16 cache: halves staged, copied per (batch, KV head) at half the byte offsets.
+  decode_loop(staged, Shape{.batch = 2, .heads_q = 8, .heads_kv = 2, .cache_dtype = DType::f16},
+              25, Kernel::automatic, 44);
   Decode d(staged, Shape{.dim = 128, .capacity = 700});
   d.append(600, 42);
   EXPECT_EQ(d.check(1, Causal::none, {}, 43), Kernel::split_kv);

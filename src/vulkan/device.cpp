@@ -148,6 +148,13 @@ std::optional<std::uint32_t> compute_family(const vk::raii::PhysicalDevice& pd) 
   return std::nullopt;
 }
 
+bool half_texels(const vk::raii::PhysicalDevice& pd) {
+  for (vk::Format f : {vk::Format::eR16Sfloat, vk::Format::eR16G16B16A16Sfloat})
+    if (!(pd.getFormatProperties(f).bufferFeatures & vk::FormatFeatureFlagBits::eUniformTexelBuffer))
+      return false;
+  return true;
+}
+
 struct Described {
   DeviceInfo info;
   vk::PhysicalDeviceLimits limits{};
@@ -422,6 +429,7 @@ std::unique_ptr<Device> adopt_device(const ExternalVulkan& e, const Options& opt
   dev->limits = d.limits;
   dev->loop_limited = d.loop_limited;
   dev->min_subgroup_size = d.min_subgroup_size;
+  dev->half_texels = half_texels(dev->physical);
   dev->queue_family = e.queue_family;
   dev->device = vk::raii::Device(dev->physical, e.device);
   dev->queue = vk::raii::Queue(dev->device, e.queue);
@@ -442,6 +450,7 @@ std::unique_ptr<Device> open_device(const Options& options) {
   dev->limits = all[chosen].limits;
   dev->loop_limited = all[chosen].loop_limited;
   dev->min_subgroup_size = all[chosen].min_subgroup_size;
+  dev->half_texels = half_texels(dev->physical);
   dev->queue_family = all[chosen].family;
   dev->timestamp_valid_bits = all[chosen].timestamp_valid_bits;
 

@@ -51,6 +51,9 @@ struct Device {
   // The smallest subgroup a pipeline may get (VK_EXT_subgroup_size_control; else the reported
   // subgroup size).
   std::uint32_t min_subgroup_size = 1;
+  // R16F and RGBA16F uniform texel buffers work: CPU drivers can read an f16 KvCache through
+  // texel views (else its kernels take storage buffers).
+  bool half_texels = false;
   // Instance and device are the application's (Context::adopt): never destroyed, never
   // waited idle (vkDeviceWaitIdle would need every queue of the application synchronised).
   bool adopted = false;

@@ -22,6 +22,7 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / 
 constexpr std::uint64_t kLoopBudget = 60000;
 
 std::atomic<bool> g_force_tiled{false};
+std::atomic<bool> g_force_storage_buffers{false};
 
 // flash_tiled.comp's shape, or false when one tile of 8 keys does not fit the device's shared
 // memory. Chosen from a sweep on an H200 (docs/performance.md, "NVIDIA H200"):
@@ -79,6 +80,7 @@ bool plan_tiled(const detail::Problem& p, const Device& device, FlashShape& s) {
 }  // namespace
 
 void set_force_tiled(bool on) noexcept { g_force_tiled.store(on); }
+void set_force_storage_buffers(bool on) noexcept { g_force_storage_buffers.store(on); }
 
 std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
   if (s.tiled) return s.wg / s.tpr * s.rows;
@@ -145,7 +147,8 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   const std::uint32_t width = s.dk % (4 * s.sg) == 0 && s.dv % (4 * s.sg) == 0 ? 4 : 1;
   // RGBA texels serve Q as well (flash_attn.comp binds it as a texel buffer at width 4).
   const std::uint64_t q_texels = width == 4 ? q_rows * s.dk / 4 : 0;
-  if (texel_buffers && s.shuffle_loads && kv_rows * std::max(s.dk, s.dv) / width <= limit &&
+  if (texel_buffers && !g_force_storage_buffers.load() && s.shuffle_loads &&
+      kv_rows * std::max(s.dk, s.dv) / width <= limit &&
       q_texels <= limit)
     s.texel = width;
   // Few rows per KV head (the lanes would split the head dim) through RGBA texels: the decode
@@ -226,10 +229,12 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
   const PipelineRef flash =
-      pipelines.get({s.tiled           ? gpu::ShaderId::flash_tiled
+      pipelines.get({s.tiled ? (s.kv_half ? gpu::ShaderId::flash_tiled_kv_half
+                                          : gpu::ShaderId::flash_tiled)
                      : s.decode_kernel ? gpu::ShaderId::flash_decode
                      : s.texel == 4    ? gpu::ShaderId::flash_attn_texel4
                      : s.texel == 1    ? gpu::ShaderId::flash_attn_texel
+                     : s.kv_half       ? gpu::ShaderId::flash_attn_kv_half
                                        : gpu::ShaderId::flash_attn,
                      7,
                      SpecValues{s.wg, s.rows, s.key_block, s.tiled ? s.tpr : s.sg, s.dk,

@@ -28,6 +28,8 @@ struct FlashShape {
   std::uint32_t texel = 0;      // inputs read through uniform texel buffers of this many floats
                                 // per texel (1: K, V in flash_attn_texel; 4: Q, K, V in
                                 // flash_attn_texel4 or flash_decode); 0: storage
+  bool kv_half = false;         // K/V are f16 (an f16 KvCache; set by the caller, not the
+                                // planner): *_kv_half storage variants, RGBA16F/R16F texels
   std::uint32_t features = 0;   // VKATTN_FEATURE_* compiled into the pipeline
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;

@@ -3,6 +3,7 @@
 // rows (mapped or staged), and release before the device at process exit.
 #include "vulkan/kv_cache.hpp"
 
+#include <cstddef>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -18,10 +19,15 @@ namespace {
 
 using BU = vk::BufferUsageFlagBits;
 
-vk::DeviceSize f32_bytes(std::int64_t slices, std::int64_t rows, std::int64_t pitch) {
+vk::DeviceSize bytes_of(std::int64_t slices, std::int64_t rows, std::int64_t pitch,
+                        DType stored) {
   return static_cast<vk::DeviceSize>(slices) * static_cast<vk::DeviceSize>(rows) *
-         static_cast<vk::DeviceSize>(pitch) * sizeof(float);
+         static_cast<vk::DeviceSize>(pitch) * size_of(stored);
 }
+
+// What the device buffers hold: f16 for an f16 cache (the kernels have f16 variants), else
+// f32 (a bf16 cache's rounded values).
+DType stored_type(DType cache) { return cache == DType::f16 ? DType::f16 : DType::f32; }
 
 // The buffers are bound whole as storage buffers by the fused kernels.
 void check_range(const char* name, vk::DeviceSize bytes, std::int64_t pitch,
@@ -29,7 +35,7 @@ void check_range(const char* name, vk::DeviceSize bytes, std::int64_t pitch,
   if (bytes <= range) return;
   char msg[256];
   std::snprintf(msg, sizeof msg,
-                "kv_cache %s needs %llu bytes as f32 on the device (capacity=%lld, head dim "
+                "kv_cache %s needs %llu bytes on the device (capacity=%lld, head dim "
                 "padded to %lld), above maxStorageBufferRange %llu bytes",
                 name, static_cast<unsigned long long>(bytes), static_cast<long long>(desc.capacity),
                 static_cast<long long>(pitch), static_cast<unsigned long long>(range));
@@ -80,13 +86,14 @@ DeviceKvStorage::DeviceKvStorage(const Device& device, KvRegistry& registry,
       dk_(padded_head_dim(desc.head_dim)),
       dv_(padded_head_dim(desc.head_dim_v.value_or(desc.head_dim))),
       precision_(desc.dtype),
-      k_bytes_(f32_bytes(slices_, capacity_, dk_)),
-      v_bytes_(f32_bytes(slices_, capacity_, dv_)) {
+      stored_(stored_type(desc.dtype)),
+      k_bytes_(bytes_of(slices_, capacity_, dk_, stored_)),
+      v_bytes_(bytes_of(slices_, capacity_, dv_, stored_)) {
   const vk::DeviceSize range = device.limits.maxStorageBufferRange;
   check_range("k", k_bytes_, dk_, desc, range);
   check_range("v", v_bytes_, dv_, desc, range);
-  // Transfer dst: staged appends; uniform texel: the flash kernel may read K/V through
-  // R32_SFLOAT views (flash_attn_texel) on CPU drivers.
+  // Transfer dst: staged appends; uniform texel: the flash kernels may read K/V through
+  // texel views (R32F/RGBA32F, or R16F/RGBA16F for an f16 cache) on CPU drivers.
   const vk::BufferUsageFlags usage =
       BU::eStorageBuffer | BU::eUniformTexelBuffer | BU::eTransferDst;
   for (auto [buffer, bytes] : {std::pair{&k_, k_bytes_}, {&v_, v_bytes_}}) {
@@ -132,8 +139,8 @@ void DeviceKvStorage::write(const TensorView& k, const TensorView& v, std::int64
     if (k_.mapped != nullptr && v_.mapped != nullptr) {
       // Host-visible device memory: the rows land where the kernels read them. Host writes
       // before a later vkQueueSubmit are visible to it (coherent memory, submission order).
-      detail::write_rows(k, static_cast<float*>(k_.mapped), dk_, capacity_, at, precision_);
-      detail::write_rows(v, static_cast<float*>(v_.mapped), dv_, capacity_, at, precision_);
+      write_rows(k, k_.mapped, dk_, capacity_, at);
+      write_rows(v, v_.mapped, dv_, capacity_, at);
       return;
     }
     write_staged(k, v, at);
@@ -142,10 +149,19 @@ void DeviceKvStorage::write(const TensorView& k, const TensorView& v, std::int64
   }
 }
 
+void DeviceKvStorage::write_rows(const TensorView& view, void* dst, std::int64_t pitch,
+                                 std::int64_t slice_rows, std::int64_t first_row) const {
+  if (stored_ == DType::f16) {
+    detail::write_rows(view, DType::f16, dst, pitch, slice_rows, first_row);
+  } else {
+    detail::write_rows(view, static_cast<float*>(dst), pitch, slice_rows, first_row, precision_);
+  }
+}
+
 void DeviceKvStorage::write_staged(const TensorView& k, const TensorView& v, std::int64_t at) {
   const std::int64_t n = k.shape[2];
-  const vk::DeviceSize k_new = f32_bytes(slices_, n, dk_);
-  const vk::DeviceSize v_new = f32_bytes(slices_, n, dv_);
+  const vk::DeviceSize k_new = bytes_of(slices_, n, dk_, stored_);
+  const vk::DeviceSize v_new = bytes_of(slices_, n, dv_, stored_);
   if (staging_.size < k_new + v_new) {
     Buffer fresh = memory_.create(k_new + v_new, BU::eTransferSrc, Memory::Place::host);
     if (fresh.size == 0)
@@ -153,18 +169,18 @@ void DeviceKvStorage::write_staged(const TensorView& k, const TensorView& v, std
     staging_ = std::move(fresh);
   }
   // Staging holds the new rows packed: K [slices, n, dk] then V [slices, n, dv].
-  auto* staged = static_cast<float*>(staging_.mapped);
-  detail::write_rows(k, staged, dk_, n, 0, precision_);
-  detail::write_rows(v, staged + k_new / sizeof(float), dv_, n, 0, precision_);
+  auto* staged = static_cast<std::byte*>(staging_.mapped);
+  write_rows(k, staged, dk_, n, 0);
+  write_rows(v, staged + k_new, dv_, n, 0);
 
   // One region per (batch, KV head) slice: its n new rows are contiguous in both buffers.
   const auto regions = [&](vk::DeviceSize src_base, std::int64_t pitch) {
     std::vector<vk::BufferCopy> r(static_cast<std::size_t>(slices_));
     for (std::int64_t s = 0; s < slices_; ++s)
       r[static_cast<std::size_t>(s)] =
-          vk::BufferCopy{.srcOffset = src_base + f32_bytes(s, n, pitch),
-                         .dstOffset = f32_bytes(1, s * capacity_ + at, pitch),
-                         .size = f32_bytes(1, n, pitch)};
+          vk::BufferCopy{.srcOffset = src_base + bytes_of(s, n, pitch, stored_),
+                         .dstOffset = bytes_of(1, s * capacity_ + at, pitch, stored_),
+                         .size = bytes_of(1, n, pitch, stored_)};
     return r;
   };
   cmd_.reset();

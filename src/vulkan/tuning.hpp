@@ -25,4 +25,9 @@ void set_force_staging(bool on) noexcept;
 // so that CPU drivers check it against the reference. Process-wide; off by default.
 void set_force_tiled(bool on) noexcept;
 
+// Test hook: the fused kernels read Q, K and V through storage buffers on every device
+// (CPU drivers normally use texel buffers), so that CPU drivers check the storage-buffer
+// variants against the reference. Process-wide; off by default.
+void set_force_storage_buffers(bool on) noexcept;
+
 }  // namespace vkattn::vulkan
