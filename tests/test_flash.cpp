@@ -193,6 +193,23 @@ std::vector<FusedParam> params() {
 
 INSTANTIATE_TEST_SUITE_P(Kernels, FusedKernel, ::testing::ValuesIn(params()), case_name);
 
+// f16 calls upload K and V as f16. CPU drivers read them through RGBA16F/R16F texel views (the
+// cases above); GPUs through flash_attn_kv_half or flash_tiled_kv_half (the tiled cases above).
+// Here flash_attn.comp's storage-buffer path, forced on this device, on the small f16 cases
+// (lavapipe reads storage buffers lane by lane: the long decodes take a minute that way).
+TEST_F(VulkanTest, HalfCallsThroughStorageBuffers) {
+  if (ctx_ == nullptr) return;
+  vulkan::set_force_storage_buffers(true);
+  for (const Named& n : cases()) {
+    if (n.c.dtype != DType::f16 || n.c.len_kv > 100) continue;
+    for (Kernel kernel : {Kernel::flash, Kernel::split_kv}) {
+      SCOPED_TRACE(std::string(n.name) + " " + to_string(kernel));
+      expect_ok(n.c, run_case(*shared_context(kernel), n.c), kernel);
+    }
+  }
+  vulkan::set_force_storage_buffers(false);
+}
+
 TEST_F(VulkanTest, PlannerPicksSplitKvForDecodeAndFlashForPrefill) {
   if (ctx_ == nullptr) return;
   AttentionDesc decode;

@@ -314,9 +314,10 @@ class VulkanBackend final : public BackendImpl {
     vulkan::ThreePassShape shape;
     vulkan::FlashShape fshape;
     if (fused) {
-      // An f16 cache holds halves: the kernels read them through f16 variants, or through
-      // RGBA16F/R16F texel views where the device has those formats.
-      const bool kv_half = in.kv_cache != nullptr && in.kv_cache->desc().dtype == DType::f16;
+      // f16 K/V (an f16 cache, or an f16 call's K and V, uploaded as they are) are read
+      // through f16 variants, or RGBA16F/R16F texel views where the device has those formats.
+      const bool kv_half = in.kv_cache != nullptr ? in.kv_cache->desc().dtype == DType::f16
+                                                  : p.dtype == DType::f16;
       fshape = vulkan::plan_flash(p, *st.dev, plan.kernel == Kernel::split_kv,
                                   !kv_half || st.dev->half_texels);
       fshape.kv_half = kv_half;
@@ -328,13 +329,18 @@ class VulkanBackend final : public BackendImpl {
     const std::int64_t dv = fused ? fshape.dv : p.dim_v;
     const std::uint64_t workspace_bytes = fused ? fshape.workspace_bytes : shape.workspace_bytes;
     check_storage_range(p, dk, dv, workspace_bytes, limits_.maxStorageBufferRange);
-    const Sizes s = sizes_of(p, dk, dv);
+    Sizes s = sizes_of(p, dk, dv);
     const bool want_probs = !out.probs.empty();
+    const bool cached = in.kv_cache != nullptr;
+    const bool half_kv = fused && fshape.kv_half && !cached;  // f16 K/V uploaded as f16
+    if (half_kv) {
+      s.k /= 2;
+      s.v /= 2;
+    }
 
     // Upload: pack straight into mapped memory (or the staging twin). A KV cache is already
     // on the device: its buffers are bound in place of K and V.
     vulkan::Slot& q = memory.get(Role::q, s.q, Access::upload);
-    const bool cached = in.kv_cache != nullptr;
     vulkan::Slot* k = cached ? nullptr : &memory.get(Role::k, s.k, Access::upload);
     vulkan::Slot* v = cached ? nullptr : &memory.get(Role::v, s.v, Access::upload);
     vulkan::Slot& dummy = memory.get(Role::dummy, 256, Access::device);
@@ -349,7 +355,10 @@ class VulkanBackend final : public BackendImpl {
         want_probs ? &memory.get(Role::probs, s.probs, Access::readback) : nullptr;
 
     vulkan::pack_bhld(in.q, static_cast<float*>(q.host()), dk);
-    if (!cached) {
+    if (half_kv) {
+      vulkan::pack_bhld_half(in.k, static_cast<std::uint16_t*>(k->host()), dk);
+      vulkan::pack_bhld_half(in.v, static_cast<std::uint16_t*>(v->host()), dv);
+    } else if (!cached) {
       vulkan::pack_bhld(in.k, static_cast<float*>(k->host()), dk);
       vulkan::pack_bhld(in.v, static_cast<float*>(v->host()), dv);
     }

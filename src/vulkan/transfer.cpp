@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Strided user views <-> contiguous f32 device layouts.
+// Strided user views <-> contiguous f32 device layouts (and f16 ones for f16 K/V).
 #include "vulkan/transfer.hpp"
 
 #include <algorithm>
@@ -21,6 +21,23 @@ void pack_bhld(const TensorView& view, float* dst, std::int64_t padded_d) noexce
         detail::load_row(view.data, view.dtype, offset_of(view, b, h, l, 0), view.strides[3], D,
                          dst);
         std::fill(dst + D, dst + padded_d, 0.0f);
+        dst += padded_d;
+      }
+}
+
+void pack_bhld_half(const TensorView& view, std::uint16_t* dst, std::int64_t padded_d) noexcept {
+  const auto [B, H, L, D] = view.shape;
+  const auto* src = static_cast<const std::uint16_t*>(view.data);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t l = 0; l < L; ++l) {
+        const std::uint16_t* row = src + offset_of(view, b, h, l, 0);
+        if (view.strides[3] == 1) {
+          std::copy_n(row, D, dst);
+        } else {
+          for (std::int64_t d = 0; d < D; ++d) dst[d] = row[d * view.strides[3]];
+        }
+        std::fill(dst + D, dst + padded_d, std::uint16_t{0});
         dst += padded_d;
       }
 }

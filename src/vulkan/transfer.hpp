@@ -14,6 +14,9 @@ namespace vkattn::vulkan {
 // Writes `view` (any strides and storage type) to `dst` as contiguous [B, H, L, row] f32 with
 // row = padded_d >= D; the padding is zero (kernels with a padded head dim read it).
 void pack_bhld(const TensorView& view, float* dst, std::int64_t padded_d) noexcept;
+// The same for an f16 view, kept as f16 (K and V of f16 calls, read by the *_kv_half kernels
+// or RGBA16F/R16F texel views): half the bytes to upload and no conversion.
+void pack_bhld_half(const TensorView& view, std::uint16_t* dst, std::int64_t padded_d) noexcept;
 inline void pack_bhld(const TensorView& view, float* dst) noexcept {
   pack_bhld(view, dst, view.shape[3]);
 }
