@@ -477,28 +477,30 @@ TEST(Fallback, ThreadsAndSplitKv) {
 }
 
 TEST(Fallback, HalfPrecisionDecode) {
-  // Few rows per task (GQA 4:1, Lq 1-2): f16 K and V are read in place and widened in
-  // registers (V only when Dv is whole vectors: 64 and 24 yes, 20 no), head dims with and
-  // without a vector tail; bf16 goes through the widened copy. Both layouts, both builds.
+  // Few rows per task (GQA 4:1 and 3:1, Lq 1-2: 3, 4, 6 or 8 rows): f16 K and V are read in
+  // place and widened in registers (V only when Dv is whole vectors: 64 and 24 yes, 20 no),
+  // head dims with and without a vector tail; bf16 goes through the widened copy. Both
+  // layouts, both builds.
   std::uint64_t seed = 1100;
   for (CpuIsa isa : {CpuIsa::automatic, CpuIsa::generic})
     for (DType t : {DType::f16, DType::bf16})
       for (const auto& [dk, dv] : {std::pair<i64, i64>{64, 64}, {13, 24}, {40, 20}})
-        for (i64 lq : {1, 2}) {
-          Case c;
-          c.hq = 8;
-          c.hkv = 2;
-          c.lq = lq;
-          c.lkv = 131;
-          c.dk = dk;
-          c.dv = dv;
-          c.dtype = t;
-          c.blhd = lq == 2;
-          c.causal = lq == 2 ? Causal::bottom_right : Causal::none;
-          c.isa = isa;
-          c.seed = ++seed;
-          check(c);
-        }
+        for (i64 lq : {1, 2})
+          for (i64 hq : {6, 8}) {
+            Case c;
+            c.hq = hq;
+            c.hkv = 2;
+            c.lq = lq;
+            c.lkv = 131;
+            c.dk = dk;
+            c.dv = dv;
+            c.dtype = t;
+            c.blhd = lq == 2;
+            c.causal = lq == 2 ? Causal::bottom_right : Causal::none;
+            c.isa = isa;
+            c.seed = ++seed;
+            check(c);
+          }
 }
 
 // The kernels' f16 and bf16 widening against dtype.cpp's scalar conversions, for every bit

@@ -327,15 +327,10 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     const bool all_visible = j0 >= last.lo && j0 + nk - 1 <= first.hi;
     // Only the direct path (few rows, short time per block) gains from it: with many rows
     // per block the hardware prefetchers keep up, and the explicit prefetches measured 2-4%
-    // slower there. With f16 K/V read in place, prefetching the next block stalled the core
-    // (6-12% slower than none); this block's V rows, asked for while Q·K streams K, are what
-    // its P·V product waits on (its strips cross the rows): 5-8% less wall time than none
-    // (median of 300 paired calls, three times).
-    if (half_k && half_v) {
-      prefetch_rows(in_.v, w, j0, nk, p_.dim_v);
-    } else if (direct && blk + 1 < blk_end) {
+    // slower there. Nor when f16 K/V are read in place: both products then walk the rows in
+    // order, and prefetching the next block stalled the core (6-12% slower than none).
+    if (direct && !(half_k && half_v) && blk + 1 < blk_end)
       prefetch_block(w, j0 + kBlockKv, std::min(kBlockKv, jmax + 1 - j0 - kBlockKv));
-    }
     if (half_k) {
       k_.dot_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
                       s.q.data(), dk, half_rows(in_.k, w, j0), in_.k.strides[2], s.s.data(),
@@ -356,9 +351,9 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     k_.online_softmax(s.s.data(), kBlockKv, static_cast<int>(rows), static_cast<int>(n8),
                       s.m.data(), s.l.data(), s.o.data(), t_.dvp, static_cast<int>(t_.dvp));
     if (half_v) {
-      k_.gemm_f16b(static_cast<int>(rows), static_cast<int>(t_.dvp), static_cast<int>(nk),
-                   s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.strides[2], 16,
-                   s.o.data(), t_.dvp, true);
+      k_.pv_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(t_.dvp),
+                     s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.strides[2], s.o.data(),
+                     t_.dvp);
       continue;
     }
     // V as the gemm's b operand: in place (row-major, strips 16 floats apart) when few rows

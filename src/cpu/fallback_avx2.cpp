@@ -36,7 +36,7 @@ const FallbackKernels* fallback_kernels_avx2() noexcept {
   static constexpr FallbackKernels table{
       "avx2-fma",        avx2::gemm,       avx2::dot_rows,  avx2::online_softmax,
       avx2::pack_transposed, avx2::pack_panels, avx2::widen_f16, avx2::widen_bf16,
-      avx2::dot_rows_f16,    avx2::gemm_f16b};
+      avx2::dot_rows_f16,    avx2::pv_rows_f16};
   return &table;
 }
 }  // namespace vkattn::detail

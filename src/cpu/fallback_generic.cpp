@@ -30,7 +30,7 @@ const FallbackKernels& fallback_kernels_generic() noexcept {
                                          generic::widen_f16,
                                          generic::widen_bf16,
                                          generic::dot_rows_f16,
-                                         generic::gemm_f16b};
+                                         generic::pv_rows_f16};
   return table;
 }
 

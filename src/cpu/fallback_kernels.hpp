@@ -44,13 +44,14 @@ struct FallbackKernels {
   // decode step is memory-bound, so reading half the bytes is what makes f16 K/V pay.
   void (*widen_f16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
   void (*widen_bf16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
-  // dot_rows and gemm with the K (resp. b) operand as f16 bits, widened in registers: the
-  // decode path reads f16 K/V rows in place, streaming half the bytes of f32 with no copy.
+  // The decode path's products with f16 K and V rows read in place and widened in registers,
+  // streaming half the bytes of f32 with no copy. dot_rows_f16: dot_rows with K as f16 bits.
+  // pv_rows_f16: o[r][0, dv) += sum over j < nk of p[r][j] · v[j][0, dv) for r < m, with
+  // dv a multiple of 8 and p readable (and 0) up to the next multiple of 4 past nk.
   void (*dot_rows_f16)(int m, int n, int d, const float* q, std::ptrdiff_t ldq,
                        const std::uint16_t* k, std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
-  void (*gemm_f16b)(int m, int n, int k, const float* a, std::ptrdiff_t lda,
-                    const std::uint16_t* b, std::ptrdiff_t ldb, std::ptrdiff_t b_step, float* c,
-                    std::ptrdiff_t ldc, bool accumulate);
+  void (*pv_rows_f16)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp,
+                      const std::uint16_t* v, std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo);
 };
 
 // Each is defined in its own translation unit. The AVX2 build needs F16C as well.
