@@ -34,9 +34,17 @@
 namespace vkattn::detail {
 const FallbackKernels* fallback_kernels_avx2() noexcept {
   static constexpr FallbackKernels table{
-      "avx2-fma",        avx2::gemm,       avx2::dot_rows,  avx2::online_softmax,
-      avx2::pack_transposed, avx2::pack_panels, avx2::widen_f16, avx2::widen_bf16,
-      avx2::dot_rows_f16,    avx2::pv_rows_f16};
+      .name = "avx2-fma",
+      .gemm = avx2::gemm,
+      .dot_rows = avx2::dot_rows,
+      .online_softmax = avx2::online_softmax,
+      .pack_transposed = avx2::pack_transposed,
+      .pack_panels = avx2::pack_panels,
+      .widen_f16 = avx2::widen_f16,
+      .widen_bf16 = avx2::widen_bf16,
+      .pv_rows = avx2::pv_rows,
+      .dot_rows_f16 = avx2::dot_rows_f16,
+      .pv_rows_f16 = avx2::pv_rows_f16};
   return &table;
 }
 }  // namespace vkattn::detail

@@ -44,10 +44,13 @@ struct FallbackKernels {
   // decode step is memory-bound, so reading half the bytes is what makes f16 K/V pay.
   void (*widen_f16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
   void (*widen_bf16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
-  // The decode path's products with f16 K and V rows read in place and widened in registers,
-  // streaming half the bytes of f32 with no copy. dot_rows_f16: dot_rows with K as f16 bits.
-  // pv_rows_f16: o[r][0, dv) += sum over j < nk of p[r][j] · v[j][0, dv) for r < m, with
-  // dv a multiple of 8 and p readable (and 0) up to the next multiple of 4 past nk.
+  // o[r][0, dv) += sum over j < nk of p[r][j] · v[j][0, dv) for r < m: the decode path's P·V
+  // with V rows read in place, walked in row order. dv a multiple of 8; p readable (and 0) up
+  // to the next multiple of 4 past nk.
+  void (*pv_rows)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp, const float* v,
+                  std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo);
+  // dot_rows and pv_rows with K (V) as f16 bits, widened in registers: the decode path reads
+  // f16 K/V rows in place, streaming half the bytes of f32 with no copy.
   void (*dot_rows_f16)(int m, int n, int d, const float* q, std::ptrdiff_t ldq,
                        const std::uint16_t* k, std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
   void (*pv_rows_f16)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp,
