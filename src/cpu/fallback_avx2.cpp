@@ -21,6 +21,7 @@
 #endif
 
 #define VKATTN_KERNEL_NS avx2
+#define VKATTN_KERNEL_NAME "avx2-fma"
 #define VKATTN_KERNEL_MR 6
 #define VKATTN_KERNEL_X86 1
 #include "cpu/fallback_kernels.inc"
@@ -33,19 +34,7 @@
 
 namespace vkattn::detail {
 const FallbackKernels* fallback_kernels_avx2() noexcept {
-  static constexpr FallbackKernels table{
-      .name = "avx2-fma",
-      .gemm = avx2::gemm,
-      .dot_rows = avx2::dot_rows,
-      .online_softmax = avx2::online_softmax,
-      .pack_transposed = avx2::pack_transposed,
-      .pack_panels = avx2::pack_panels,
-      .widen_f16 = avx2::widen_f16,
-      .widen_bf16 = avx2::widen_bf16,
-      .pv_rows = avx2::pv_rows,
-      .dot_rows_f16 = avx2::dot_rows_f16,
-      .pv_rows_f16 = avx2::pv_rows_f16};
-  return &table;
+  return &avx2::kKernels;
 }
 }  // namespace vkattn::detail
 

@@ -16,24 +16,13 @@
 #endif
 
 #define VKATTN_KERNEL_NS generic
+#define VKATTN_KERNEL_NAME "generic"
 #define VKATTN_KERNEL_MR 3
 #include "cpu/fallback_kernels.inc"
 
 namespace vkattn::detail {
 const FallbackKernels& fallback_kernels_generic() noexcept {
-  static constexpr FallbackKernels table{
-      .name = "generic",
-      .gemm = generic::gemm,
-      .dot_rows = generic::dot_rows,
-      .online_softmax = generic::online_softmax,
-      .pack_transposed = generic::pack_transposed,
-      .pack_panels = generic::pack_panels,
-      .widen_f16 = generic::widen_f16,
-      .widen_bf16 = generic::widen_bf16,
-      .pv_rows = generic::pv_rows,
-      .dot_rows_f16 = generic::dot_rows_f16,
-      .pv_rows_f16 = generic::pv_rows_f16};
-  return table;
+  return generic::kKernels;
 }
 
 }  // namespace vkattn::detail
