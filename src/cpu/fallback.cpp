@@ -183,6 +183,9 @@ class Runner {
   [[nodiscard]] static bool is_half_rows(const TensorView& t) noexcept {
     return t.dtype == DType::f16 && t.strides[3] == 1;
   }
+  [[nodiscard]] static bool is_f32_rows(const TensorView& t) noexcept {
+    return t.dtype == DType::f32 && t.strides[3] == 1;
+  }
   // Key j0 of the task's KV head in an f16 view (is_half_rows).
   [[nodiscard]] static const std::uint16_t* half_rows(const TensorView& t, const Where& w,
                                                       i64 j0) noexcept {
@@ -299,6 +302,11 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
   // them in place and widen in registers (V also needs its rows to be whole vectors).
   const bool half_k = direct && is_half_rows(in_.k);
   const bool half_v = direct && is_half_rows(in_.v) && p_.dim_v == t_.dvp;
+  // Both read in place (f32 or f16 rows): the products prefetch the rows they will read
+  // next themselves (FallbackKernels::dot_rows), which 1.4-1.5x'd f32 decode. Otherwise
+  // the next block is prefetched whole before each block.
+  const bool streamed = direct && (half_k || is_f32_rows(in_.k)) &&
+                        (half_v || (is_f32_rows(in_.v) && p_.dim_v == t_.dvp));
 
   // The keys any row of this task can see: rows' intervals only move right as i grows.
   const Interval first = visible_keys(p_, kvl, w.i0);
@@ -306,6 +314,7 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
   const i64 jmin = first.lo, jmax = last.hi;
   const i64 nblocks = jmax >= jmin ? ceil_div(jmax - jmin + 1, kBlockKv) : 0;
   const i64 blk_begin = nblocks * split / t_.splits, blk_end = nblocks * (split + 1) / t_.splits;
+  const i64 piece_end = std::min(jmax + 1, jmin + blk_end * kBlockKv);  // past its last key
 
   std::fill_n(s.m.data(), rows, kNegInf);
   std::fill_n(s.l.data(), rows, 0.0f);
@@ -327,20 +336,21 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     const bool all_visible = j0 >= last.lo && j0 + nk - 1 <= first.hi;
     // Only the direct path (few rows, short time per block) gains from it: with many rows
     // per block the hardware prefetchers keep up, and the explicit prefetches measured 2-4%
-    // slower there. Nor when f16 K/V are read in place: both products then walk the rows in
-    // order, and prefetching the next block stalled the core (6-12% slower than none).
-    if (direct && !(half_k && half_v) && blk + 1 < blk_end)
+    // slower there.
+    if (direct && !streamed && blk + 1 < blk_end)
       prefetch_block(w, j0 + kBlockKv, std::min(kBlockKv, jmax + 1 - j0 - kBlockKv));
+    // Rows the direct products may prefetch from the block's first key on.
+    const int readable = static_cast<int>(streamed ? piece_end - j0 : nk);
     if (half_k) {
       k_.dot_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
                       s.q.data(), dk, half_rows(in_.k, w, j0), in_.k.strides[2], s.s.data(),
-                      kBlockKv);
+                      kBlockKv, readable);
     } else {
       const float* krows = nullptr;
       const i64 ldk = rows_f32(in_.k, w, j0, nk, dk, s.kconv.data(), &krows);
       if (direct) {
         k_.dot_rows(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
-                    s.q.data(), dk, krows, ldk, s.s.data(), kBlockKv);
+                    s.q.data(), dk, krows, ldk, s.s.data(), kBlockKv, readable);
       } else {
         k_.pack_transposed(krows, ldk, static_cast<int>(nk), static_cast<int>(dk), s.kt.data());
         k_.gemm(static_cast<int>(rows), static_cast<int>(n8), static_cast<int>(dk), s.q.data(),
@@ -356,14 +366,14 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     if (half_v) {
       k_.pv_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(t_.dvp),
                      s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.strides[2], s.o.data(),
-                     t_.dvp);
+                     t_.dvp, readable);
       continue;
     }
     const float* vrows = nullptr;
     const i64 ldv = rows_f32(in_.v, w, j0, nk, p_.dim_v, s.vconv.data(), &vrows);
     if (direct && p_.dim_v == t_.dvp) {
       k_.pv_rows(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(t_.dvp),
-                 s.s.data(), kBlockKv, vrows, ldv, s.o.data(), t_.dvp);
+                 s.s.data(), kBlockKv, vrows, ldv, s.o.data(), t_.dvp, readable);
       continue;
     }
     k_.pack_panels(vrows, ldv, static_cast<int>(nk), static_cast<int>(p_.dim_v), s.v.data());

@@ -22,8 +22,11 @@ struct FallbackKernels {
                bool accumulate);
   // s[r][j] = dot(q[r][0, d), k[j][0, d)) for r < m, j < n: the score block for few rows
   // (decode), reading K rows in place instead of packing Kᵀ for a handful of rows.
+  // `readable`: how many rows from k on are readable memory. While on row j the kernel
+  // prefetches row j + 32 if it is one of them, so a decode streams K at memory speed with
+  // its misses overlapping the arithmetic (pass n to prefetch nothing past the block).
   void (*dot_rows)(int m, int n, int d, const float* q, std::ptrdiff_t ldq, const float* k,
-                   std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
+                   std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds, int readable);
   // One online-softmax step over `rows` rows of a score block s[rows][n8] (n8 a multiple of
   // 8; excluded scores are -inf): per row, m <- max s only when that exceeds m by more than
   // a slack (a lazy reference max: weights stay <= e^8), s <- exp(s - m),
@@ -46,15 +49,17 @@ struct FallbackKernels {
   void (*widen_bf16)(const std::uint16_t* src, std::ptrdiff_t n, float* dst);
   // o[r][0, dv) += sum over j < nk of p[r][j] · v[j][0, dv) for r < m: the decode path's P·V
   // with V rows read in place, walked in row order. dv a multiple of 8; p readable (and 0) up
-  // to the next multiple of 4 past nk.
+  // to the next multiple of 4 past nk. `readable` and prefetching as for dot_rows, over V.
   void (*pv_rows)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp, const float* v,
-                  std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo);
+                  std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo, int readable);
   // dot_rows and pv_rows with K (V) as f16 bits, widened in registers: the decode path reads
   // f16 K/V rows in place, streaming half the bytes of f32 with no copy.
   void (*dot_rows_f16)(int m, int n, int d, const float* q, std::ptrdiff_t ldq,
-                       const std::uint16_t* k, std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds);
+                       const std::uint16_t* k, std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds,
+                       int readable);
   void (*pv_rows_f16)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp,
-                      const std::uint16_t* v, std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo);
+                      const std::uint16_t* v, std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo,
+                      int readable);
 };
 
 // Each is defined in its own translation unit. The AVX2 build needs F16C as well.
