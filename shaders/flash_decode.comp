@@ -27,7 +27,11 @@
 //
 // Constants: SG (= workgroup size = subgroup size = keys per step), ROWS (query rows per
 // workgroup), DK, DV (padded head dims, multiples of 4·SG), FEATURES (specialization; chosen by
-// src/vulkan/flash.cpp). RGBA32F uniform texel buffers only (Q, K, V).
+// src/vulkan/flash.cpp). Uniform texel buffers only: Q RGBA32F; K and V RGBA32F, RGBA16F (f16
+// K/V, widened by the view), or with VKATTN_KV_PACKED = 1 (flash_decode_kv_packed) f16 K/V
+// viewed as RGBA32UI, 8 halves a texel: the fetches are what bounds this kernel on llvmpipe
+// (out-of-line calls), and that halves them: decode over an f16 cache 16-19% faster than
+// through RGBA16F, level with f32 (docs/performance.md).
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
 // flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
@@ -47,18 +51,48 @@ layout(constant_id = VKATTN_SPEC_FEATURES) const uint FEATURES = 0;
 layout(local_size_x_id = VKATTN_SPEC_WORKGROUP_SIZE, local_size_y = 1, local_size_z = 1) in;
 
 const float RESCALE_SLACK = 8.0;  // as flash_attn.comp
-const uint K_TEXELS = DK / 4u / SG;  // RGBA texels of one K row each lane reads
-const uint V_TEXELS = DV / 4u / SG;  // the same for V
-const uint OWN_K = 4u * K_TEXELS;    // head dims each lane owns: texel c·SG + lane of a row
-const uint OWN_V = 4u * V_TEXELS;
+#ifndef VKATTN_KV_PACKED
+#define VKATTN_KV_PACKED 0  // K/V texels of 4 floats (RGBA32F, or RGBA16F widened by the view)
+#endif
+#if VKATTN_KV_PACKED
+const uint TW = 8u;  // f16 K/V seen as RGBA32UI: 8 halves a texel, half the fetches of RGBA16F
+#else
+const uint TW = 4u;
+#endif
+const uint K_TEXELS = DK / TW / SG;  // K/V texels of one K row each lane reads
+const uint V_TEXELS = DV / TW / SG;  // the same for V
+const uint OWN_K = TW * K_TEXELS;    // head dims each lane owns: those of texel c·SG + lane
+const uint OWN_V = TW * V_TEXELS;
 
 layout(binding = 0) uniform samplerBuffer q_tex;
+#if VKATTN_KV_PACKED
+layout(binding = 1) uniform usamplerBuffer k_tex;
+layout(binding = 2) uniform usamplerBuffer v_tex;
+#else
 layout(binding = 1) uniform samplerBuffer k_tex;
 layout(binding = 2) uniform samplerBuffer v_tex;
+#endif
 layout(std430, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 layout(std430, binding = 4) readonly buffer LensBuffer { int kv_lens[]; };
 layout(std430, binding = 5) writeonly buffer OBuffer { float o_data[]; };
 layout(std430, binding = 6) writeonly buffer LseBuffer { float lse_data[]; };
+
+// The TW floats of K/V texel i.
+#if VKATTN_KV_PACKED
+void kv_texel(usamplerBuffer tex, int i, out float x[TW]) {
+  const uvec4 u = texelFetch(tex, i);
+  [[unroll]] for (uint e = 0u; e < 4u; ++e) {
+    const vec2 h = unpackHalf2x16(u[e]);
+    x[2u * e] = h.x;
+    x[2u * e + 1u] = h.y;
+  }
+}
+#else
+void kv_texel(samplerBuffer tex, int i, out float x[TW]) {
+  const vec4 v = texelFetch(tex, i);
+  [[unroll]] for (uint e = 0u; e < 4u; ++e) x[e] = v[e];
+}
+#endif
 
 // Max and sum over the subgroup, as butterflies written out (spec-constant conditions fold
 // away; a loop whose counter doubles is not unrolled by Mesa and would push the register
@@ -122,10 +156,12 @@ void main() {
     m[r] = NEG_INF;
     l[r] = 0.0;
     const uint q_texel = ((b * p.heads_q + row_h[r]) * p.len_q + row_i[r]) * (DK / 4u);
-    [[unroll]] for (uint c = 0u; c < K_TEXELS; ++c) {
-      const vec4 x = texelFetch(q_tex, int(q_texel + c * SG + lane));
-      [[unroll]] for (uint e = 0u; e < 4u; ++e) q[r][4u * c + e] = row_ok[r] ? x[e] * p.scale : 0.0;
-    }
+    [[unroll]] for (uint c = 0u; c < K_TEXELS; ++c)
+      [[unroll]] for (uint h = 0u; h < TW / 4u; ++h) {  // Q is RGBA32F: TW/4 texels a K texel
+        const vec4 x = texelFetch(q_tex, int(q_texel + (TW / 4u) * (c * SG + lane) + h));
+        [[unroll]] for (uint e = 0u; e < 4u; ++e)
+          q[r][TW * c + 4u * h + e] = row_ok[r] ? x[e] * p.scale : 0.0;
+      }
     [[unroll]] for (uint d = 0u; d < OWN_V; ++d) acc[r][d] = 0.0;
     // Padding rows see nothing (an empty interval does not widen the union).
     const ivec2 keys = row_ok[r] ? visible_keys(row_i[r], kv_len) : ivec2(int(kv_len), 0);
@@ -143,17 +179,21 @@ void main() {
     // Partial scores over this lane's dims, key after key, and the block's V rows (tail keys
     // repeat the last stored row; they are masked below).
     float part[ROWS][SG];
-    vec4 v_rows[SG][V_TEXELS];
+    float v_rows[SG][OWN_V];
     [[unroll]] for (uint t = 0u; t < SG; ++t) {
       const uint key_row = kv_base + min(uint(j0) + t, p.len_kv - 1u);
       [[unroll]] for (uint r = 0u; r < ROWS; ++r) part[r][t] = 0.0;
       [[unroll]] for (uint c = 0u; c < K_TEXELS; ++c) {
-        const vec4 k = texelFetch(k_tex, int(key_row * (DK / 4u) + c * SG + lane));
+        float k[TW];
+        kv_texel(k_tex, int(key_row * (DK / TW) + c * SG + lane), k);
         [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-          [[unroll]] for (uint e = 0u; e < 4u; ++e) part[r][t] += q[r][4u * c + e] * k[e];
+          [[unroll]] for (uint e = 0u; e < TW; ++e) part[r][t] += q[r][TW * c + e] * k[e];
       }
-      [[unroll]] for (uint c = 0u; c < V_TEXELS; ++c)
-        v_rows[t][c] = texelFetch(v_tex, int(key_row * (DV / 4u) + c * SG + lane));
+      [[unroll]] for (uint c = 0u; c < V_TEXELS; ++c) {
+        float v[TW];
+        kv_texel(v_tex, int(key_row * (DV / TW) + c * SG + lane), v);
+        [[unroll]] for (uint e = 0u; e < TW; ++e) v_rows[t][TW * c + e] = v[e];
+      }
     }
 
     // Reduce-scatter: at the step over lanes k apart, a lane keeps the half of its partials
@@ -188,12 +228,11 @@ void main() {
     [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
       float pt[SG];
       [[unroll]] for (uint t = 0u; t < SG; ++t) pt[t] = subgroupShuffle(prob[r], t);
-      [[unroll]] for (uint c = 0u; c < V_TEXELS; ++c)
-        [[unroll]] for (uint e = 0u; e < 4u; ++e) {
-          float a = acc[r][4u * c + e] * correction[r];
-          [[unroll]] for (uint t = 0u; t < SG; ++t) a += pt[t] * v_rows[t][c][e];
-          acc[r][4u * c + e] = a;
-        }
+      [[unroll]] for (uint d = 0u; d < OWN_V; ++d) {
+        float a = acc[r][d] * correction[r];
+        [[unroll]] for (uint t = 0u; t < SG; ++t) a += pt[t] * v_rows[t][d];
+        acc[r][d] = a;
+      }
     }
   }
 
@@ -204,8 +243,8 @@ void main() {
     // A row that saw no key: output 0 and LSE -inf (never NaN).
     const float inv = sum > 0.0 ? 1.0 / sum : 0.0;
     [[unroll]] for (uint c = 0u; c < V_TEXELS; ++c)
-      [[unroll]] for (uint e = 0u; e < 4u; ++e)
-        o_data[out_row * DV + 4u * (c * SG + lane) + e] = acc[r][4u * c + e] * inv;
+      [[unroll]] for (uint e = 0u; e < TW; ++e)
+        o_data[out_row * DV + TW * (c * SG + lane) + e] = acc[r][TW * c + e] * inv;
     if (lane == 0u) lse_data[out_row] = sum > 0.0 ? m[r] + log(sum) : NEG_INF;
   }
 }

@@ -11,5 +11,6 @@ vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode SOURCE ${_s}/flash_deco
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled  SOURCE ${_s}/flash_tiled.comp)
 # K/V from an f16 KvCache through storage buffers (texel paths widen through the view format).
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_kv_half SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_KV_HALF=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode_kv_packed SOURCE ${_s}/flash_decode.comp DEFINES VKATTN_KV_PACKED=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled_kv_half SOURCE ${_s}/flash_tiled.comp DEFINES VKATTN_KV_HALF=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME combine      SOURCE ${_s}/combine.comp)

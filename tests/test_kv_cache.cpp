@@ -235,10 +235,12 @@ TEST_F(KvCacheVulkan, DecodeLoopBfloatAppends) {
 }
 
 // A half-precision cache: appended f32 rows are rounded to f16 (bf16) and the kernels see
-// exactly the rounded values. f16 stays f16 on the device (CPU drivers read it through
-// RGBA16F/R16F texel views, here: the decode kernel and flash_attn_texel4); bf16 is kept as f32.
+// exactly the rounded values. f16 stays f16 on the device; CPU drivers read it through texel
+// views, here: the decode kernel on RGBA32UI (8 halves a texel, Dk=64) and RGBA16F (Dk=32),
+// and flash_attn_texel4 on RGBA16F/R16F. bf16 is kept as f32.
 TEST_F(KvCacheVulkan, DecodeLoopHalfCache) {
   decode_loop(*ctx_, Shape{.cache_dtype = DType::f16}, 30, Kernel::automatic, 13);
+  decode_loop(*ctx_, Shape{.dim = 32, .cache_dtype = DType::f16}, 20, Kernel::automatic, 19);
   decode_loop(*ctx_, Shape{.heads_q = 2, .kv_dtype = DType::f16, .cache_dtype = DType::bf16}, 9,
               Kernel::automatic, 14);
   decode_loop(*ctx_, Shape{.dim = 20, .dim_v = 12, .capacity = 40, .cache_dtype = DType::f16}, 20,

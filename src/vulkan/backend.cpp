@@ -320,7 +320,7 @@ class VulkanBackend final : public BackendImpl {
                                                   : p.dtype == DType::f16;
       fshape = vulkan::plan_flash(p, *st.dev, plan.kernel == Kernel::split_kv,
                                   !kv_half || st.dev->half_texels);
-      fshape.kv_half = kv_half;
+      if (kv_half) vulkan::use_half_kv(fshape);
     } else {
       shape = vulkan::plan_three_pass(p, *st.dev);
     }
@@ -411,16 +411,18 @@ class VulkanBackend final : public BackendImpl {
         vulkan::Slot& partial_lse = memory.get(Role::partial_lse, lse_bytes, Access::device);
         vulkan::Binding q_in = q_b, k_in = k_b, v_in = v_b;
         if (fshape.texel) {
-          // RGBA texels are read for Q too; R32F ones for K and V only. An f16 cache's K
-          // and V are viewed as RGBA16F (R16F): the texel fetch widens them.
+          // RGBA texels are read for Q too; R32F ones for K and V only. f16 K and V are
+          // viewed as RGBA16F (R16F), whose fetch widens them, or for the packed decode
+          // variant as RGBA32UI.
           views.reserve(3);
           for (vulkan::Binding* b : {&k_in, &v_in, fshape.texel == 4 ? &q_in : nullptr}) {
             if (b == nullptr) continue;
             const bool half = fshape.kv_half && b != &q_in;
             const vk::Format format =
-                fshape.texel == 4 ? (half ? vk::Format::eR16G16B16A16Sfloat
-                                          : vk::Format::eR32G32B32A32Sfloat)
-                                  : (half ? vk::Format::eR16Sfloat : vk::Format::eR32Sfloat);
+                half && fshape.kv_packed ? vk::Format::eR32G32B32A32Uint  // 8 halves a texel
+                : fshape.texel == 4      ? (half ? vk::Format::eR16G16B16A16Sfloat
+                                                 : vk::Format::eR32G32B32A32Sfloat)
+                                         : (half ? vk::Format::eR16Sfloat : vk::Format::eR32Sfloat);
             b->view = *views.emplace_back(
                 st.dev->device, vk::BufferViewCreateInfo{
                                     .buffer = b->buffer, .format = format, .offset = 0,

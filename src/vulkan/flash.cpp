@@ -79,6 +79,13 @@ bool plan_tiled(const detail::Problem& p, const Device& device, FlashShape& s) {
 
 }  // namespace
 
+void use_half_kv(FlashShape& s) noexcept {
+  s.kv_half = true;
+  // The decode kernel reads 8 halves a texel (RGBA32UI) where each lane's share of a row is
+  // whole such texels: half the texel fetches that bound it on CPU drivers.
+  s.kv_packed = s.decode_kernel && s.texel == 4 && s.dk % (8 * s.sg) == 0 && s.dv % (8 * s.sg) == 0;
+}
+
 void set_force_tiled(bool on) noexcept { g_force_tiled.store(on); }
 void set_force_storage_buffers(bool on) noexcept { g_force_storage_buffers.store(on); }
 
@@ -231,7 +238,8 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
   const PipelineRef flash =
       pipelines.get({s.tiled ? (s.kv_half ? gpu::ShaderId::flash_tiled_kv_half
                                           : gpu::ShaderId::flash_tiled)
-                     : s.decode_kernel ? gpu::ShaderId::flash_decode
+                     : s.decode_kernel ? (s.kv_packed ? gpu::ShaderId::flash_decode_kv_packed
+                                                      : gpu::ShaderId::flash_decode)
                      : s.texel == 4    ? gpu::ShaderId::flash_attn_texel4
                      : s.texel == 1    ? gpu::ShaderId::flash_attn_texel
                      : s.kv_half       ? gpu::ShaderId::flash_attn_kv_half

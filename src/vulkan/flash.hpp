@@ -28,8 +28,9 @@ struct FlashShape {
   std::uint32_t texel = 0;      // inputs read through uniform texel buffers of this many floats
                                 // per texel (1: K, V in flash_attn_texel; 4: Q, K, V in
                                 // flash_attn_texel4 or flash_decode); 0: storage
-  bool kv_half = false;         // K/V are f16 (an f16 KvCache; set by the caller, not the
-                                // planner): *_kv_half storage variants, RGBA16F/R16F texels
+  bool kv_half = false;         // K/V are f16 (an f16 KvCache or an f16 call; use_half_kv):
+                                // *_kv_half storage variants, RGBA16F/R16F texels
+  bool kv_packed = false;       // f16 K/V read by flash_decode_kv_packed (RGBA32UI texels)
   std::uint32_t features = 0;   // VKATTN_FEATURE_* compiled into the pipeline
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
@@ -50,6 +51,10 @@ struct FlashShape {
 [[nodiscard]] FlashShape plan_flash(const detail::Problem& problem, const Device& device,
                                     bool split_kv, bool texel_buffers = true,
                                     bool vec4_offsets = true);
+
+// K and V are f16 (an f16 KvCache, or an f16 call's K and V uploaded as they are): marks the
+// shape so the f16 variants and views are used.
+void use_half_kv(FlashShape& s) noexcept;
 
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;
