@@ -10,6 +10,20 @@ layout(push_constant, std430) uniform PushConstants { AttentionParams p; };
 
 const float NEG_INF = -1.0 / 0.0;
 
+// 16-bit K/V (f16 or bf16 caches, f16 calls) are read two to a uint and widened exactly:
+// IEEE halves with unpackHalf2x16, or with VKATTN_KV_BF16 = 1 bfloat16 values, which are the
+// upper 16 bits of an f32. Core GLSL either way: no 16-bit storage feature needed.
+#ifndef VKATTN_KV_BF16
+#define VKATTN_KV_BF16 0
+#endif
+vec2 unpack_kv2(uint word) {
+#if VKATTN_KV_BF16
+  return vec2(uintBitsToFloat(word << 16u), uintBitsToFloat(word & 0xffff0000u));
+#else
+  return unpackHalf2x16(word);
+#endif
+}
+
 // Keys visible to batch b: kv_lens[b] when given, else len_kv. Needs the caller's buffer,
 // so it takes the already-loaded length.
 //

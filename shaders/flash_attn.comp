@@ -33,9 +33,11 @@
 // partial output and LSE at slot z; combine.comp merges them.
 //
 // Bindings: 0 Q [B,Hq,Lq,DK] f32, 1 K [B,Hkv,Lkv,DK], 2 V [B,Hkv,Lkv,DV] (storage buffers:
-// f32, or f16 pairs in uints with VKATTN_KV_HALF = 1 (an f16 KvCache); or uniform texel
+// f32, or 16-bit pairs in uints with VKATTN_KV_HALF = 1 (f16, or bf16 with VKATTN_KV_BF16 = 1:
+// 16-bit KvCaches and f16 calls); or uniform texel
 // buffers: K and V R32F/R16F with VKATTN_TEXEL = 1, Q, K and V RGBA32F (K and V RGBA16F for
-// an f16 cache) with VKATTN_TEXEL = 4: the view's format widens), 3 additive mask (f32,
+// f16: the view's format widens) with VKATTN_TEXEL = 4, or 16-bit K and V as RGBA32UI (8
+// values a texel) with VKATTN_KV_PACKED = 1 as well), 3 additive mask (f32,
 // broadcast strides in push constants), 4 kv_lens int32 [B], 5 O [splits,B,Hq,Lq,DV],
 // 6 LSE [splits,B,Hq,Lq]. Head dims are padded with zeros to DK/DV (multiples of SG, and of
 // 4·SG for RGBA texels) on upload, so the loops need no bounds checks. Only the key loop is
@@ -60,6 +62,9 @@
 #endif
 #ifndef VKATTN_KV_HALF
 #define VKATTN_KV_HALF 0  // storage-buffer K/V as f32
+#endif
+#ifndef VKATTN_KV_PACKED
+#define VKATTN_KV_PACKED 0  // with VKATTN_TEXEL = 4: 16-bit K/V through RGBA32UI texels
 #endif
 
 layout(constant_id = VKATTN_SPEC_WORKGROUP_SIZE) const uint WG_SIZE = 8;
@@ -101,7 +106,22 @@ layout(std430, binding = 0) readonly buffer QBuffer { float q_data[]; };
 #endif
 // K/V element loads. KV_VEC is what one lane fetches for a shuffle-shared chunk: KV_WIDTH
 // consecutive floats; LOAD_K1/LOAD_V1 fetch one element (the GPU path, no sharing).
-#if VKATTN_TEXEL == 4
+#if VKATTN_TEXEL == 4 && VKATTN_KV_PACKED
+// 16-bit K/V (f16, or bf16 with VKATTN_KV_BF16) viewed as RGBA32UI: 8 values a lane per
+// fetch, half the fetches of RGBA16F, and the only texel view bf16 has.
+layout(binding = 1) uniform usamplerBuffer k_tex;
+layout(binding = 2) uniform usamplerBuffer v_tex;
+mat2x4 unpack8(uvec4 u) {
+  return mat2x4(vec4(unpack_kv2(u.x), unpack_kv2(u.y)), vec4(unpack_kv2(u.z), unpack_kv2(u.w)));
+}
+#define KV_VEC mat2x4
+#define KV_WIDTH 8u
+#define LOAD_K(e) unpack8(texelFetch(k_tex, int((e) / 8u)))
+#define LOAD_V(e) unpack8(texelFetch(v_tex, int((e) / 8u)))
+#define COMPONENT(x, c) x[(c) / 4u][(c) % 4u]
+#define LOAD_K1(e) 0.0
+#define LOAD_V1(e) 0.0
+#elif VKATTN_TEXEL == 4
 // RGBA32F uniform texel buffers: CPU drivers fetch 4 floats per lane per texel with vector
 // loads, where storage-buffer reads go lane by lane (measured on llvmpipe 22.3).
 layout(binding = 1) uniform samplerBuffer k_tex;
@@ -125,12 +145,12 @@ layout(binding = 2) uniform samplerBuffer v_tex;
 #define LOAD_K1(e) LOAD_K(e)
 #define LOAD_V1(e) LOAD_V(e)
 #elif VKATTN_KV_HALF
-// f16 K/V storage buffers, two halves a uint (unpackHalf2x16 is core GLSL: no 16-bit
-// storage feature needed).
+// 16-bit K/V storage buffers (f16, or bf16 with VKATTN_KV_BF16), two values a uint
+// (unpack_kv2 of common.glsl).
 layout(std430, binding = 1) readonly buffer KBuffer { uint k_half[]; };
 layout(std430, binding = 2) readonly buffer VBuffer { uint v_half[]; };
 float half_at(uint word, uint e) {
-  const vec2 pair = unpackHalf2x16(word);
+  const vec2 pair = unpack_kv2(word);
   return (e & 1u) == 0u ? pair.x : pair.y;
 }
 #define KV_VEC float

@@ -31,7 +31,8 @@
 // K/V, widened by the view), or with VKATTN_KV_PACKED = 1 (flash_decode_kv_packed) f16 K/V
 // viewed as RGBA32UI, 8 halves a texel: the fetches are what bounds this kernel on llvmpipe
 // (out-of-line calls), and that halves them: decode over an f16 cache 16-19% faster than
-// through RGBA16F, level with f32 (docs/performance.md).
+// through RGBA16F, level with f32 (docs/performance.md). bf16 K/V the same way, with
+// VKATTN_KV_BF16 = 1 as well (flash_decode_kv_bf16): no texel format widens bf16.
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
 // flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
@@ -55,7 +56,7 @@ const float RESCALE_SLACK = 8.0;  // as flash_attn.comp
 #define VKATTN_KV_PACKED 0  // K/V texels of 4 floats (RGBA32F, or RGBA16F widened by the view)
 #endif
 #if VKATTN_KV_PACKED
-const uint TW = 8u;  // f16 K/V seen as RGBA32UI: 8 halves a texel, half the fetches of RGBA16F
+const uint TW = 8u;  // 16-bit K/V seen as RGBA32UI: 8 values a texel, half the fetches of RGBA16F
 #else
 const uint TW = 4u;
 #endif
@@ -82,7 +83,7 @@ layout(std430, binding = 6) writeonly buffer LseBuffer { float lse_data[]; };
 void kv_texel(usamplerBuffer tex, int i, out float x[TW]) {
   const uvec4 u = texelFetch(tex, i);
   [[unroll]] for (uint e = 0u; e < 4u; ++e) {
-    const vec2 h = unpackHalf2x16(u[e]);
+    const vec2 h = unpack_kv2(u[e]);
     x[2u * e] = h.x;
     x[2u * e + 1u] = h.y;
   }

@@ -27,8 +27,8 @@
 // Constants (specialization; chosen by src/vulkan/flash.cpp): WG_SIZE, RM (rows per thread),
 // BN (keys per shared-memory tile, a multiple of KB), TPR (a power of two dividing the subgroup
 // size), DK, DV (padded head dims, multiples of 4·TPR), FEATURES. Built twice: K/V as f32, and
-// with VKATTN_KV_HALF = 1 as f16 (an f16 KvCache: half the bytes per key), widened to f32 on
-// the way into shared memory.
+// with VKATTN_KV_HALF = 1 as 16-bit values (f16, or bf16 with VKATTN_KV_BF16 = 1: half the
+// bytes per key), widened to f32 on the way into shared memory.
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
 // flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
@@ -63,10 +63,10 @@ const uint ROW_THREADS = WG_SIZE / TPR;  // threads with distinct rows
 
 layout(std430, binding = 0) readonly buffer QBuffer { vec4 q_data[]; };
 #if VKATTN_KV_HALF
-// Four halves per uvec2; unpackHalf2x16 is core GLSL (no 16-bit storage feature needed).
+// Four 16-bit values per uvec2 (f16, or bf16 with VKATTN_KV_BF16; unpack_kv2 of common.glsl).
 layout(std430, binding = 1) readonly buffer KBuffer { uvec2 k_half[]; };
 layout(std430, binding = 2) readonly buffer VBuffer { uvec2 v_half[]; };
-vec4 widen(uvec2 w) { return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)); }
+vec4 widen(uvec2 w) { return vec4(unpack_kv2(w.x), unpack_kv2(w.y)); }
 #define LOAD_K4(i) widen(k_half[i])
 #define LOAD_V4(i) widen(v_half[i])
 #else

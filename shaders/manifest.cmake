@@ -9,8 +9,16 @@ vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel SOURCE ${_s}/flash_
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode SOURCE ${_s}/flash_decode.comp)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled  SOURCE ${_s}/flash_tiled.comp)
-# K/V from an f16 KvCache through storage buffers (texel paths widen through the view format).
+# f16 K/V (an f16 KvCache or an f16 call) through storage buffers, and the decode kernel's
+# RGBA32UI view (8 halves a texel); the other texel paths widen through the view format.
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_kv_half SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_KV_HALF=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode_kv_packed SOURCE ${_s}/flash_decode.comp DEFINES VKATTN_KV_PACKED=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4_kv_packed SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4 VKATTN_KV_PACKED=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled_kv_half SOURCE ${_s}/flash_tiled.comp DEFINES VKATTN_KV_HALF=1)
+# The same for a bf16 KvCache (no texel format widens bf16: RGBA32UI views where the head
+# dims allow them, else storage buffers).
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_kv_bf16 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_KV_HALF=1 VKATTN_KV_BF16=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_decode_kv_bf16 SOURCE ${_s}/flash_decode.comp DEFINES VKATTN_KV_PACKED=1 VKATTN_KV_BF16=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_attn_texel4_kv_bf16 SOURCE ${_s}/flash_attn.comp DEFINES VKATTN_TEXEL=4 VKATTN_KV_PACKED=1 VKATTN_KV_BF16=1)
+vkattn_add_shader(TARGET vkattn_vulkan NAME flash_tiled_kv_bf16 SOURCE ${_s}/flash_tiled.comp DEFINES VKATTN_KV_HALF=1 VKATTN_KV_BF16=1)
 vkattn_add_shader(TARGET vkattn_vulkan NAME combine      SOURCE ${_s}/combine.comp)

@@ -236,13 +236,12 @@ TEST_F(KvCacheVulkan, DecodeLoopBfloatAppends) {
 
 // A half-precision cache: appended f32 rows are rounded to f16 (bf16) and the kernels see
 // exactly the rounded values. f16 stays f16 on the device; CPU drivers read it through texel
-// views, here: the decode kernel on RGBA32UI (8 halves a texel, Dk=64) and RGBA16F (Dk=32),
-// and flash_attn_texel4 on RGBA16F/R16F. bf16 is kept as f32.
+// views, here: RGBA32UI (8 halves a texel, Dk=64: flash_decode_kv_packed and
+// flash_attn_texel4_kv_packed) and RGBA16F/R16F (Dk=32, Dk=20/Dv=12).
+// bf16: see DecodeLoopBf16Cache.
 TEST_F(KvCacheVulkan, DecodeLoopHalfCache) {
   decode_loop(*ctx_, Shape{.cache_dtype = DType::f16}, 30, Kernel::automatic, 13);
   decode_loop(*ctx_, Shape{.dim = 32, .cache_dtype = DType::f16}, 20, Kernel::automatic, 19);
-  decode_loop(*ctx_, Shape{.heads_q = 2, .kv_dtype = DType::f16, .cache_dtype = DType::bf16}, 9,
-              Kernel::automatic, 14);
   decode_loop(*ctx_, Shape{.dim = 20, .dim_v = 12, .capacity = 40, .cache_dtype = DType::f16}, 20,
               Kernel::automatic, 15);  // head dims padded to 32/16: R16F views
 }
@@ -274,6 +273,26 @@ TEST_F(KvCacheVulkan, DecodeLoopHalfCacheStorageBufferKernels) {
   decode_loop(*shared_context(Kernel::split_kv),
               {.batch = 2, .dim = 24, .dim_v = 12, .capacity = 50, .cache_dtype = DType::f16}, 20,
               Kernel::split_kv, 19);
+}
+
+// bf16 caches stay bf16 on the device. No texel format widens bf16, so CPU drivers read it
+// through RGBA32UI views where each lane's share of a row is whole 8-value texels (Dk=64:
+// flash_decode_kv_bf16, flash_attn_texel4_kv_bf16) and from storage buffers otherwise
+// (flash_attn_kv_bf16, small head dims: cheap to compile); GPUs run flash_tiled_kv_bf16,
+// forced here.
+TEST_F(KvCacheVulkan, DecodeLoopBf16Cache) {
+  decode_loop(*ctx_, Shape{.cache_dtype = DType::bf16}, 30, Kernel::automatic, 20);
+  decode_loop(*ctx_, Shape{.dim = 20, .dim_v = 12, .capacity = 40, .cache_dtype = DType::bf16},
+              20, Kernel::automatic, 21);
+  // f16 rows appended to a bf16 cache: rounded once more, to bf16.
+  decode_loop(*ctx_,
+              Shape{.heads_q = 2, .dim = 16, .kv_dtype = DType::f16, .cache_dtype = DType::bf16}, 9,
+              Kernel::automatic, 14);
+  decode_loop(*shared_context(Kernel::split_kv),
+              {.heads_q = 4, .dim = 16, .dim_v = 8, .cache_dtype = DType::bf16}, 20,
+              Kernel::split_kv, 22);
+  const HookOn tiled(&vulkan::set_force_tiled);
+  decode_loop(*ctx_, Shape{.dim = 16, .cache_dtype = DType::bf16}, 30, Kernel::automatic, 23);
 }
 
 TEST_F(KvCacheVulkan, LongCacheDecodeRunsSplitKvByDefault) {
@@ -372,6 +391,15 @@ TEST_F(KvCacheVulkan, CapacityPastMaxStorageBufferRangeIsUnsupported) {
   const auto range = static_cast<std::int64_t>(ctx_->device().max_storage_buffer_range);
   EXPECT_VKATTN_ERROR(ctx_->create_kv_cache({1, 1, range / 256 + 1, 64, std::nullopt}),
                       ErrorCode::unsupported, "maxStorageBufferRange", "kv_cache k");
+  // 16-bit caches store 128 bytes a row on the device: that capacity fits, twice it does not.
+  for (DType t : {DType::f16, DType::bf16}) {
+    KvCacheDesc d{1, 1, range / 256 + 1, 64, std::nullopt};
+    d.dtype = t;
+    EXPECT_NO_THROW((void)ctx_->create_kv_cache(d)) << to_string(t);
+    d.capacity = range / 128 + 1;
+    EXPECT_VKATTN_ERROR(ctx_->create_kv_cache(d), ErrorCode::unsupported, "maxStorageBufferRange",
+                        "kv_cache k");
+  }
 }
 
 TEST_F(KvCacheVulkan, DeviceAllocationFailureIsOutOfMemory) {

@@ -26,9 +26,8 @@ struct KvCacheDesc {
   std::int64_t head_dim = 0;               ///< Dk, 1..256.
   std::optional<std::int64_t> head_dim_v;  ///< Dv, 1..256. Default Dk.
   /// Element type of the cache: f32, f16 or bf16. Appended rows are rounded to it, and every
-  /// backend computes on the rounded values (in f32). f16 halves the memory and the bytes each
-  /// decode step reads on both backends. bf16 halves them on the CPU backend; the Vulkan
-  /// backend keeps a bf16 cache as f32 on the device (holding the rounded values).
+  /// backend computes on the rounded values (in f32). f16 and bf16 halve the memory and the
+  /// bytes each decode step reads, on both backends (kept in that type on the device too).
   DType dtype = DType::f32;
 };
 

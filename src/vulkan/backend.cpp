@@ -314,13 +314,18 @@ class VulkanBackend final : public BackendImpl {
     vulkan::ThreePassShape shape;
     vulkan::FlashShape fshape;
     if (fused) {
-      // f16 K/V (an f16 cache, or an f16 call's K and V, uploaded as they are) are read
-      // through f16 variants, or RGBA16F/R16F texel views where the device has those formats.
-      const bool kv_half = in.kv_cache != nullptr ? in.kv_cache->desc().dtype == DType::f16
-                                                  : p.dtype == DType::f16;
-      fshape = vulkan::plan_flash(p, *st.dev, plan.kernel == Kernel::split_kv,
-                                  !kv_half || st.dev->half_texels);
-      if (kv_half) vulkan::use_half_kv(fshape);
+      // 16-bit K/V (an f16 or bf16 cache, or an f16 call's K and V, uploaded as they are)
+      // are read through 16-bit variants, or texel views where the device has a format for
+      // them (use_half_kv); else the plan is made again without texel buffers.
+      const DType kv_type = in.kv_cache != nullptr ? in.kv_cache->desc().dtype
+                            : p.dtype == DType::f16 ? DType::f16
+                                                    : DType::f32;
+      const bool split = plan.kernel == Kernel::split_kv;
+      fshape = vulkan::plan_flash(p, *st.dev, split);
+      if (kv_type != DType::f32 && !vulkan::use_half_kv(fshape, kv_type, st.dev->half_texels)) {
+        fshape = vulkan::plan_flash(p, *st.dev, split, /*texel_buffers=*/false);
+        (void)vulkan::use_half_kv(fshape, kv_type, st.dev->half_texels);
+      }
     } else {
       shape = vulkan::plan_three_pass(p, *st.dev);
     }

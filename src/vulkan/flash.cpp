@@ -79,11 +79,14 @@ bool plan_tiled(const detail::Problem& p, const Device& device, FlashShape& s) {
 
 }  // namespace
 
-void use_half_kv(FlashShape& s) noexcept {
+bool use_half_kv(FlashShape& s, DType type, bool half_texels) noexcept {
   s.kv_half = true;
-  // The decode kernel reads 8 halves a texel (RGBA32UI) where each lane's share of a row is
-  // whole such texels: half the texel fetches that bound it on CPU drivers.
-  s.kv_packed = s.decode_kernel && s.texel == 4 && s.dk % (8 * s.sg) == 0 && s.dv % (8 * s.sg) == 0;
+  s.kv_bf16 = type == DType::bf16;
+  // RGBA texel kernels read 8 values a texel (RGBA32UI) where each lane's share of a row
+  // is whole such texels: half the texel fetches (which bound the decode kernel on CPU
+  // drivers), and the only texel view bf16 has.
+  s.kv_packed = s.texel == 4 && s.dk % (8 * s.sg) == 0 && s.dv % (8 * s.sg) == 0;
+  return s.texel == 0 || s.kv_packed || (!s.kv_bf16 && half_texels);
 }
 
 void set_force_tiled(bool on) noexcept { g_force_tiled.store(on); }
@@ -230,20 +233,41 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   return s;
 }
 
+namespace {
+
+gpu::ShaderId flash_shader(const FlashShape& s) {
+  using gpu::ShaderId;
+  if (s.tiled) {
+    return !s.kv_half ? ShaderId::flash_tiled
+           : s.kv_bf16 ? ShaderId::flash_tiled_kv_bf16
+                       : ShaderId::flash_tiled_kv_half;
+  }
+  if (s.decode_kernel) {
+    return !s.kv_packed ? ShaderId::flash_decode
+           : s.kv_bf16  ? ShaderId::flash_decode_kv_bf16
+                        : ShaderId::flash_decode_kv_packed;
+  }
+  // RGBA16F/R16F views widen f16 themselves; bf16 only ever comes packed (use_half_kv).
+  if (s.texel == 4) {
+    return !s.kv_packed ? ShaderId::flash_attn_texel4
+           : s.kv_bf16  ? ShaderId::flash_attn_texel4_kv_bf16
+                        : ShaderId::flash_attn_texel4_kv_packed;
+  }
+  if (s.texel == 1) return ShaderId::flash_attn_texel;
+  return !s.kv_half ? ShaderId::flash_attn
+         : s.kv_bf16 ? ShaderId::flash_attn_kv_bf16
+                     : ShaderId::flash_attn_kv_half;
+}
+
+}  // namespace
+
 vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const vk::raii::DescriptorPool& pool, Pipelines& pipelines,
                                       const vk::raii::CommandBuffer& cmd, const detail::Problem& p,
                                       const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
   const PipelineRef flash =
-      pipelines.get({s.tiled ? (s.kv_half ? gpu::ShaderId::flash_tiled_kv_half
-                                          : gpu::ShaderId::flash_tiled)
-                     : s.decode_kernel ? (s.kv_packed ? gpu::ShaderId::flash_decode_kv_packed
-                                                      : gpu::ShaderId::flash_decode)
-                     : s.texel == 4    ? gpu::ShaderId::flash_attn_texel4
-                     : s.texel == 1    ? gpu::ShaderId::flash_attn_texel
-                     : s.kv_half       ? gpu::ShaderId::flash_attn_kv_half
-                                       : gpu::ShaderId::flash_attn,
+      pipelines.get({flash_shader(s),
                      7,
                      SpecValues{s.wg, s.rows, s.key_block, s.tiled ? s.tpr : s.sg, s.dk,
                                 s.shuffle_loads ? 1u : 0u, s.dv, s.features, s.dim_split},

@@ -28,9 +28,11 @@ struct FlashShape {
   std::uint32_t texel = 0;      // inputs read through uniform texel buffers of this many floats
                                 // per texel (1: K, V in flash_attn_texel; 4: Q, K, V in
                                 // flash_attn_texel4 or flash_decode); 0: storage
-  bool kv_half = false;         // K/V are f16 (an f16 KvCache or an f16 call; use_half_kv):
-                                // *_kv_half storage variants, RGBA16F/R16F texels
-  bool kv_packed = false;       // f16 K/V read by flash_decode_kv_packed (RGBA32UI texels)
+  bool kv_half = false;         // K/V are 16-bit (f16, or bf16 with kv_bf16; use_half_kv):
+                                // *_kv_half (*_kv_bf16) storage variants, RGBA16F/R16F texels
+  bool kv_bf16 = false;
+  bool kv_packed = false;       // 16-bit K/V read as RGBA32UI texels by the decode kernel
+                                // (flash_decode_kv_packed, flash_decode_kv_bf16)
   std::uint32_t features = 0;   // VKATTN_FEATURE_* compiled into the pipeline
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
@@ -52,9 +54,12 @@ struct FlashShape {
                                     bool split_kv, bool texel_buffers = true,
                                     bool vec4_offsets = true);
 
-// K and V are f16 (an f16 KvCache, or an f16 call's K and V uploaded as they are): marks the
-// shape so the f16 variants and views are used.
-void use_half_kv(FlashShape& s) noexcept;
+// K and V are 16-bit on the device, `type` f16 or bf16 (a 16-bit KvCache, or an f16 call's K
+// and V uploaded as they are): marks the shape so the 16-bit variants and views are used.
+// Returns false when the shape reads K/V through texel views the device cannot give that type
+// (bf16 anywhere but the decode kernel; f16 without RGBA16F/R16F support): plan again
+// without texel buffers.
+[[nodiscard]] bool use_half_kv(FlashShape& s, DType type, bool half_texels) noexcept;
 
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;

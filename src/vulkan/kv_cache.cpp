@@ -25,9 +25,6 @@ vk::DeviceSize bytes_of(std::int64_t slices, std::int64_t rows, std::int64_t pit
          static_cast<vk::DeviceSize>(pitch) * size_of(stored);
 }
 
-// What the device buffers hold: f16 for an f16 cache (the kernels have f16 variants), else
-// f32 (a bf16 cache's rounded values).
-DType stored_type(DType cache) { return cache == DType::f16 ? DType::f16 : DType::f32; }
 
 // The buffers are bound whole as storage buffers by the fused kernels.
 void check_range(const char* name, vk::DeviceSize bytes, std::int64_t pitch,
@@ -86,14 +83,15 @@ DeviceKvStorage::DeviceKvStorage(const Device& device, KvRegistry& registry,
       dk_(padded_head_dim(desc.head_dim)),
       dv_(padded_head_dim(desc.head_dim_v.value_or(desc.head_dim))),
       precision_(desc.dtype),
-      stored_(stored_type(desc.dtype)),
+      stored_(desc.dtype),  // the fused kernels have f16 and bf16 variants
       k_bytes_(bytes_of(slices_, capacity_, dk_, stored_)),
       v_bytes_(bytes_of(slices_, capacity_, dv_, stored_)) {
   const vk::DeviceSize range = device.limits.maxStorageBufferRange;
   check_range("k", k_bytes_, dk_, desc, range);
   check_range("v", v_bytes_, dv_, desc, range);
   // Transfer dst: staged appends; uniform texel: the flash kernels may read K/V through
-  // texel views (R32F/RGBA32F, or R16F/RGBA16F for an f16 cache) on CPU drivers.
+  // texel views (R32F/RGBA32F; for a 16-bit cache RGBA32UI, or R16F/RGBA16F for f16) on CPU
+  // drivers.
   const vk::BufferUsageFlags usage =
       BU::eStorageBuffer | BU::eUniformTexelBuffer | BU::eTransferDst;
   for (auto [buffer, bytes] : {std::pair{&k_, k_bytes_}, {&v_, v_bytes_}}) {
@@ -151,8 +149,8 @@ void DeviceKvStorage::write(const TensorView& k, const TensorView& v, std::int64
 
 void DeviceKvStorage::write_rows(const TensorView& view, void* dst, std::int64_t pitch,
                                  std::int64_t slice_rows, std::int64_t first_row) const {
-  if (stored_ == DType::f16) {
-    detail::write_rows(view, DType::f16, dst, pitch, slice_rows, first_row);
+  if (stored_ != DType::f32) {
+    detail::write_rows(view, stored_, dst, pitch, slice_rows, first_row);
   } else {
     detail::write_rows(view, static_cast<float*>(dst), pitch, slice_rows, first_row, precision_);
   }

@@ -65,7 +65,7 @@ class DeviceKvStorage final : public detail::KvStorage {
   std::int64_t capacity_;  // rows per slice
   std::int64_t dk_, dv_;   // padded row pitches
   DType precision_;        // the cache's dtype: appended rows are rounded to it
-  DType stored_;           // the buffers' element type: f16 for an f16 cache, else f32
+  DType stored_;           // the buffers' element type: the cache's
   vk::DeviceSize k_bytes_, v_bytes_;
   Buffer k_, v_;
   Buffer staging_;  // grown on demand; only when device memory is not mapped
