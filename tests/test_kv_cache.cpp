@@ -391,11 +391,27 @@ TEST_F(KvCacheVulkan, CapacityPastMaxStorageBufferRangeIsUnsupported) {
   const auto range = static_cast<std::int64_t>(ctx_->device().max_storage_buffer_range);
   EXPECT_VKATTN_ERROR(ctx_->create_kv_cache({1, 1, range / 256 + 1, 64, std::nullopt}),
                       ErrorCode::unsupported, "maxStorageBufferRange", "kv_cache k");
-  // 16-bit caches store 128 bytes a row on the device: that capacity fits, twice it does not.
+  // 16-bit caches store 128 bytes a row on the device: that capacity fits, and serves calls
+  // (its buffers are not re-checked as f32); twice it does not fit.
+  const std::vector<float> kv(64, 0.25f), q(64, 1.0f);
+  std::vector<float> out(64);
+  AttentionDesc desc;
+  desc.len_q = 1;
+  desc.len_kv = 1;
+  desc.head_dim = 64;
   for (DType t : {DType::f16, DType::bf16}) {
     KvCacheDesc d{1, 1, range / 256 + 1, 64, std::nullopt};
     d.dtype = t;
-    EXPECT_NO_THROW((void)ctx_->create_kv_cache(d)) << to_string(t);
+    KvCache cache = ctx_->create_kv_cache(d);
+    cache.append(TensorView::bhld(kv.data(), DType::f32, 1, 1, 1, 64),
+                 TensorView::bhld(kv.data(), DType::f32, 1, 1, 1, 64));
+    AttentionInputs in;
+    in.q = TensorView::bhld(q.data(), DType::f32, 1, 1, 1, 64);
+    in.kv_cache = &cache;
+    AttentionOutputs o;
+    o.out = MutableTensorView::bhld(out.data(), DType::f32, 1, 1, 1, 64);
+    ctx_->attention(desc, in, o);
+    for (float x : out) EXPECT_FLOAT_EQ(x, 0.25f) << to_string(t);
     d.capacity = range / 128 + 1;
     EXPECT_VKATTN_ERROR(ctx_->create_kv_cache(d), ErrorCode::unsupported, "maxStorageBufferRange",
                         "kv_cache k");

@@ -62,13 +62,16 @@ Sizes sizes_of(const Problem& p, std::int64_t dk, std::int64_t dv) {
 }
 
 // Every tensor bound as one storage buffer must fit maxStorageBufferRange (the probabilities
-// readback is a transfer destination, never bound, so it is exempt).
+// readback is a transfer destination, never bound, so it is exempt). K and V of a KvCache are
+// its own buffers, checked when it was made; an f16 call's K and V go to the fused kernels as
+// f16 (`fused`).
 void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv,
-                         std::uint64_t workspace, std::uint64_t range) {
+                         std::uint64_t workspace, std::uint64_t range, bool fused) {
   const Sizes s = sizes_of(p, dk, dv);
+  const std::uint64_t kv_div = p.kv_cache ? 0 : fused && p.dtype == DType::f16 ? 2 : 1;
   const std::pair<const char*, std::uint64_t> tensors[] = {{"q", s.q},
-                                                           {"k", s.k},
-                                                           {"v", s.v},
+                                                           {"k", kv_div ? s.k / kv_div : 0},
+                                                           {"v", kv_div ? s.v / kv_div : 0},
                                                            {"out", s.out},
                                                            {"lse", s.lse},
                                                            {"mask", s.mask},
@@ -77,7 +80,7 @@ void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv,
     if (bytes > range) {
       throw Error(ErrorCode::unsupported,
                   std::string(name) + " needs " + mib(bytes) +
-                      " as f32 on the device, above maxStorageBufferRange " + mib(range));
+                      " on the device, above maxStorageBufferRange " + mib(range));
     }
   }
 }
@@ -221,7 +224,8 @@ class VulkanBackend final : public BackendImpl {
     Plan plan;
     plan.kernel = kernel;
     if (kernel == Kernel::three_pass) {
-      check_storage_range(problem, problem.dim_qk, problem.dim_v, 0, limits_.maxStorageBufferRange);
+      check_storage_range(problem, problem.dim_qk, problem.dim_v, 0, limits_.maxStorageBufferRange,
+                          false);
       if (problem.want_probs) check_readback(sizes_of(problem, 1, 1).probs, info_);
       const vulkan::ThreePassShape shape = vulkan::plan_three_pass(problem, *state_->dev);
       plan.reason = reason;
@@ -232,11 +236,11 @@ class VulkanBackend final : public BackendImpl {
       // grid would be.
       check_storage_range(problem, vulkan::padded_head_dim(problem.dim_qk),
                           vulkan::padded_head_dim(problem.dim_v), 0,
-                          limits_.maxStorageBufferRange);
+                          limits_.maxStorageBufferRange, true);
       const vulkan::FlashShape shape =
           vulkan::plan_flash(problem, *state_->dev, kernel == Kernel::split_kv);
       check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes,
-                          limits_.maxStorageBufferRange);
+                          limits_.maxStorageBufferRange, true);
       plan.reason = reason + "; " + shape.why_splits;
       plan.rows_per_chunk = problem.len_q;
       plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
@@ -333,7 +337,7 @@ class VulkanBackend final : public BackendImpl {
     const std::int64_t dk = fused ? fshape.dk : p.dim_qk;
     const std::int64_t dv = fused ? fshape.dv : p.dim_v;
     const std::uint64_t workspace_bytes = fused ? fshape.workspace_bytes : shape.workspace_bytes;
-    check_storage_range(p, dk, dv, workspace_bytes, limits_.maxStorageBufferRange);
+    check_storage_range(p, dk, dv, workspace_bytes, limits_.maxStorageBufferRange, fused);
     Sizes s = sizes_of(p, dk, dv);
     const bool want_probs = !out.probs.empty();
     const bool cached = in.kv_cache != nullptr;
