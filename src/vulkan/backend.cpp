@@ -63,12 +63,12 @@ Sizes sizes_of(const Problem& p, std::int64_t dk, std::int64_t dv) {
 
 // Every tensor bound as one storage buffer must fit maxStorageBufferRange (the probabilities
 // readback is a transfer destination, never bound, so it is exempt). K and V of a KvCache are
-// its own buffers, checked when it was made; an f16 call's K and V go to the fused kernels as
-// f16 (`fused`).
+// its own buffers, checked when it was made; an f16 or bf16 call's K and V go to the fused
+// kernels as they are (`fused`).
 void check_storage_range(const Problem& p, std::int64_t dk, std::int64_t dv,
                          std::uint64_t workspace, std::uint64_t range, bool fused) {
   const Sizes s = sizes_of(p, dk, dv);
-  const std::uint64_t kv_div = p.kv_cache ? 0 : fused && p.dtype == DType::f16 ? 2 : 1;
+  const std::uint64_t kv_div = p.kv_cache ? 0 : fused && p.dtype != DType::f32 ? 2 : 1;
   const std::pair<const char*, std::uint64_t> tensors[] = {{"q", s.q},
                                                            {"k", kv_div ? s.k / kv_div : 0},
                                                            {"v", kv_div ? s.v / kv_div : 0},
@@ -318,12 +318,10 @@ class VulkanBackend final : public BackendImpl {
     vulkan::ThreePassShape shape;
     vulkan::FlashShape fshape;
     if (fused) {
-      // 16-bit K/V (an f16 or bf16 cache, or an f16 call's K and V, uploaded as they are)
-      // are read through 16-bit variants, or texel views where the device has a format for
-      // them (use_half_kv); else the plan is made again without texel buffers.
-      const DType kv_type = in.kv_cache != nullptr ? in.kv_cache->desc().dtype
-                            : p.dtype == DType::f16 ? DType::f16
-                                                    : DType::f32;
+      // 16-bit K/V (an f16 or bf16 cache, or an f16/bf16 call's K and V, uploaded as they
+      // are) are read through 16-bit variants, or texel views where the device has a format
+      // for them (use_half_kv); else the plan is made again without texel buffers.
+      const DType kv_type = in.kv_cache != nullptr ? in.kv_cache->desc().dtype : p.dtype;
       const bool split = plan.kernel == Kernel::split_kv;
       fshape = vulkan::plan_flash(p, *st.dev, split);
       if (kv_type != DType::f32 && !vulkan::use_half_kv(fshape, kv_type, st.dev->half_texels)) {
@@ -341,7 +339,7 @@ class VulkanBackend final : public BackendImpl {
     Sizes s = sizes_of(p, dk, dv);
     const bool want_probs = !out.probs.empty();
     const bool cached = in.kv_cache != nullptr;
-    const bool half_kv = fused && fshape.kv_half && !cached;  // f16 K/V uploaded as f16
+    const bool half_kv = fused && fshape.kv_half && !cached;  // 16-bit K/V uploaded as they are
     if (half_kv) {
       s.k /= 2;
       s.v /= 2;
