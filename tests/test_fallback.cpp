@@ -477,10 +477,9 @@ TEST(Fallback, ThreadsAndSplitKv) {
 }
 
 TEST(Fallback, HalfPrecisionDecode) {
-  // Few rows per task (GQA 4:1 and 3:1, Lq 1-2: 3, 4, 6 or 8 rows): f16 K and V are read in
-  // place and widened in registers (V only when Dv is whole vectors: 64 and 24 yes, 20 no),
-  // head dims with and without a vector tail; bf16 goes through the widened copy. Both
-  // layouts, both builds.
+  // Few rows per task (GQA 4:1 and 3:1, Lq 1-2: 3, 4, 6 or 8 rows): f16 and bf16 K and V are
+  // read in place and widened in registers (V only when Dv is whole vectors: 64 and 24 yes, 20
+  // no), head dims with and without a vector tail. Both layouts, both builds.
   std::uint64_t seed = 1100;
   for (CpuIsa isa : {CpuIsa::automatic, CpuIsa::generic})
     for (DType t : {DType::f16, DType::bf16})

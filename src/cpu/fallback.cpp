@@ -181,12 +181,12 @@ class Runner {
   i64 rows_f32(const TensorView& t, const Where& w, i64 j0, i64 nk, i64 dim, float* conv,
                const float** rows) const;
   [[nodiscard]] static bool is_half_rows(const TensorView& t) noexcept {
-    return t.dtype == DType::f16 && t.strides[3] == 1;
+    return (t.dtype == DType::f16 || t.dtype == DType::bf16) && t.strides[3] == 1;
   }
   [[nodiscard]] static bool is_f32_rows(const TensorView& t) noexcept {
     return t.dtype == DType::f32 && t.strides[3] == 1;
   }
-  // Key j0 of the task's KV head in an f16 view (is_half_rows).
+  // Key j0 of the task's KV head in an f16 or bf16 view (is_half_rows).
   [[nodiscard]] static const std::uint16_t* half_rows(const TensorView& t, const Where& w,
                                                       i64 j0) noexcept {
     return static_cast<const std::uint16_t*>(t.data) + offset_of(t, w.b, w.hk, j0, 0);
@@ -298,8 +298,8 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
   const Where w = locate(task);
   const i64 dk = p_.dim_qk, rows = w.heads * w.nq, kvl = kv_len(w.b);
   const bool direct = rows <= kDirectRows;
-  // Few rows and f16 K (V) rows with unit element stride: the direct path's products read
-  // them in place and widen in registers (V also needs its rows to be whole vectors).
+  // Few rows and f16 or bf16 K (V) rows with unit element stride: the direct path's products
+  // read them in place and widen in registers (V also needs its rows to be whole vectors).
   const bool half_k = direct && is_half_rows(in_.k);
   const bool half_v = direct && is_half_rows(in_.v) && p_.dim_v == t_.dvp;
   // Both read in place (f32 or f16 rows): the products prefetch the rows they will read
@@ -342,9 +342,9 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     // Rows the direct products may prefetch from the block's first key on.
     const int readable = static_cast<int>(streamed ? piece_end - j0 : nk);
     if (half_k) {
-      k_.dot_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
-                      s.q.data(), dk, half_rows(in_.k, w, j0), in_.k.strides[2], s.s.data(),
-                      kBlockKv, readable);
+      k_.dot_rows_half(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
+                       s.q.data(), dk, half_rows(in_.k, w, j0), in_.k.dtype == DType::bf16,
+                       in_.k.strides[2], s.s.data(), kBlockKv, readable);
     } else {
       const float* krows = nullptr;
       const i64 ldk = rows_f32(in_.k, w, j0, nk, dk, s.kconv.data(), &krows);
@@ -364,9 +364,9 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
     // less wall time than the gemm's column strips for f32 decode, 5% for f16, paired).
     // Else V packed into panels as the gemm's b operand.
     if (half_v) {
-      k_.pv_rows_f16(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(t_.dvp),
-                     s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.strides[2], s.o.data(),
-                     t_.dvp, readable);
+      k_.pv_rows_half(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(t_.dvp),
+                      s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.dtype == DType::bf16,
+                      in_.v.strides[2], s.o.data(), t_.dvp, readable);
       continue;
     }
     const float* vrows = nullptr;

@@ -52,14 +52,15 @@ struct FallbackKernels {
   // to the next multiple of 4 past nk. `readable` and prefetching as for dot_rows, over V.
   void (*pv_rows)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp, const float* v,
                   std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo, int readable);
-  // dot_rows and pv_rows with K (V) as f16 bits, widened in registers: the decode path reads
-  // f16 K/V rows in place, streaming half the bytes of f32 with no copy.
-  void (*dot_rows_f16)(int m, int n, int d, const float* q, std::ptrdiff_t ldq,
-                       const std::uint16_t* k, std::ptrdiff_t ldk, float* s, std::ptrdiff_t lds,
-                       int readable);
-  void (*pv_rows_f16)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp,
-                      const std::uint16_t* v, std::ptrdiff_t ldv, float* o, std::ptrdiff_t ldo,
-                      int readable);
+  // dot_rows and pv_rows with K (V) as 16-bit values, f16 bits or (`bf16`) bfloat16 bits,
+  // widened in registers: the decode path reads 16-bit K/V rows in place, streaming half the
+  // bytes of f32 with no copy.
+  void (*dot_rows_half)(int m, int n, int d, const float* q, std::ptrdiff_t ldq,
+                        const std::uint16_t* k, bool bf16, std::ptrdiff_t ldk, float* s,
+                        std::ptrdiff_t lds, int readable);
+  void (*pv_rows_half)(int m, int nk, int dv, const float* p, std::ptrdiff_t ldp,
+                       const std::uint16_t* v, bool bf16, std::ptrdiff_t ldv, float* o,
+                       std::ptrdiff_t ldo, int readable);
 };
 
 // Each is defined in its own translation unit. The AVX2 build needs F16C as well.
