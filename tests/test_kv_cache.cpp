@@ -198,6 +198,18 @@ void decode_loop(Context& ctx, const Shape& s, std::int64_t prefill, Kernel kern
   expect_kernel(d.check(1, Causal::bottom_right, {}, seed + 51));
 }
 
+// One-row steps only (Lq=1 after a 30-row prompt): the decode kernel's pipelines, not the
+// prefill ones, which take llvmpipe longer to compile.
+void decode_steps(Context& ctx, const Shape& s, std::uint64_t seed) {
+  SCOPED_TRACE(s.str());
+  Decode d(ctx, s);
+  d.append(30, seed);
+  for (std::uint64_t step = 0; step < 3; ++step) {
+    d.append(1, seed + 1 + step);
+    d.check(1, Causal::bottom_right, {}, seed + 10 + step);
+  }
+}
+
 class KvCacheVulkan : public VulkanTest {};
 
 TEST_F(KvCacheVulkan, DecodeLoopForcedFlash) {
@@ -241,7 +253,7 @@ TEST_F(KvCacheVulkan, DecodeLoopBfloatAppends) {
 // bf16: see DecodeLoopBf16Cache.
 TEST_F(KvCacheVulkan, DecodeLoopHalfCache) {
   decode_loop(*ctx_, Shape{.cache_dtype = DType::f16}, 30, Kernel::automatic, 13);
-  decode_loop(*ctx_, Shape{.dim = 32, .cache_dtype = DType::f16}, 20, Kernel::automatic, 19);
+  decode_steps(*ctx_, Shape{.dim = 32, .cache_dtype = DType::f16}, 19);
   decode_loop(*ctx_, Shape{.dim = 20, .dim_v = 12, .capacity = 40, .cache_dtype = DType::f16}, 20,
               Kernel::automatic, 15);  // head dims padded to 32/16: R16F views
 }
@@ -277,11 +289,11 @@ TEST_F(KvCacheVulkan, DecodeLoopHalfCacheStorageBufferKernels) {
 
 // bf16 caches stay bf16 on the device. No texel format widens bf16, so CPU drivers read it
 // through RGBA32UI views where each lane's share of a row is whole 8-value texels (Dk=64:
-// flash_decode_kv_bf16, flash_attn_texel4_kv_bf16) and from storage buffers otherwise
-// (flash_attn_kv_bf16, small head dims: cheap to compile); GPUs run flash_tiled_kv_bf16,
-// forced here.
+// flash_decode_kv_bf16 here; flash_attn_texel4_kv_bf16 in test_flash's bf16 calls) and from
+// storage buffers otherwise (flash_attn_kv_bf16, small head dims: cheap to compile); GPUs
+// run flash_tiled_kv_bf16, forced here.
 TEST_F(KvCacheVulkan, DecodeLoopBf16Cache) {
-  decode_loop(*ctx_, Shape{.cache_dtype = DType::bf16}, 30, Kernel::automatic, 20);
+  decode_steps(*ctx_, Shape{.cache_dtype = DType::bf16}, 20);
   decode_loop(*ctx_, Shape{.dim = 20, .dim_v = 12, .capacity = 40, .cache_dtype = DType::bf16},
               20, Kernel::automatic, 21);
   // f16 rows appended to a bf16 cache: rounded once more, to bf16.
