@@ -181,18 +181,14 @@ float round_to(DType type, float value) noexcept {
 }
 
 void write_rows(const TensorView& view, float* dst, std::int64_t pitch, std::int64_t slice_rows,
-                std::int64_t first_row, DType precision) noexcept {
+                std::int64_t first_row) noexcept {
   const auto [B, H, L, D] = view.shape;
-  // Rounding only narrows: a view already of `precision` (or narrower) is unchanged by it.
-  const bool round = precision != DType::f32 && view.dtype != precision;
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t h = 0; h < H; ++h)
       for (std::int64_t l = 0; l < L; ++l) {
         float* row_out = dst + ((b * H + h) * slice_rows + first_row + l) * pitch;
         const std::size_t row = offset_of(view, b, h, l, 0);
         load_row(view.data, view.dtype, row, view.strides[3], D, row_out);
-        if (round)
-          for (std::int64_t e = 0; e < D; ++e) row_out[e] = round_to(precision, row_out[e]);
         std::fill(row_out + D, row_out + pitch, 0.0f);
       }
 }

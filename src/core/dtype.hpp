@@ -44,9 +44,8 @@ template <class View>
 // floats into `dst`, laid out [B, H, slice_rows, pitch]: row l of (b, h) lands at row
 // (b·H + h)·slice_rows + first_row + l. Columns [D, pitch) are zeroed. Used to append to KV
 // caches (slice_rows = capacity) and to fill staging buffers (slice_rows = n, first_row = 0).
-// Values are rounded to `precision` first (f32: unchanged), as a cache of that dtype holds them.
 void write_rows(const TensorView& view, float* dst, std::int64_t pitch, std::int64_t slice_rows,
-                std::int64_t first_row, DType precision = DType::f32) noexcept;
+                std::int64_t first_row) noexcept;
 // The same into rows of `type` (f32, f16 or bf16) at `dst`, rounding to it. pitch <= 256.
 void write_rows(const TensorView& view, DType type, void* dst, std::int64_t pitch,
                 std::int64_t slice_rows, std::int64_t first_row) noexcept;

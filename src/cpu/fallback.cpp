@@ -302,7 +302,7 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
   // read them in place and widen in registers (V also needs its rows to be whole vectors).
   const bool half_k = direct && is_half_rows(in_.k);
   const bool half_v = direct && is_half_rows(in_.v) && p_.dim_v == t_.dvp;
-  // Both read in place (f32 or f16 rows): the products prefetch the rows they will read
+  // Both read in place (f32, f16 or bf16 rows): the products prefetch the rows they will read
   // next themselves (FallbackKernels::dot_rows), which 1.4-1.5x'd f32 decode. Otherwise
   // the next block is prefetched whole before each block.
   const bool streamed = direct && (half_k || is_f32_rows(in_.k)) &&

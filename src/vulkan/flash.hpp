@@ -31,8 +31,8 @@ struct FlashShape {
   bool kv_half = false;         // K/V are 16-bit (f16, or bf16 with kv_bf16; use_half_kv):
                                 // *_kv_half (*_kv_bf16) storage variants, RGBA16F/R16F texels
   bool kv_bf16 = false;
-  bool kv_packed = false;       // 16-bit K/V read as RGBA32UI texels by the decode kernel
-                                // (flash_decode_kv_packed, flash_decode_kv_bf16)
+  bool kv_packed = false;       // 16-bit K/V read as RGBA32UI texels, 8 values each, by the
+                                // RGBA texel kernels (flash_decode_kv_*, flash_attn_texel4_kv_*)
   std::uint32_t features = 0;   // VKATTN_FEATURE_* compiled into the pipeline
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
@@ -57,8 +57,8 @@ struct FlashShape {
 // K and V are 16-bit on the device, `type` f16 or bf16 (a 16-bit KvCache, or an f16 call's K
 // and V uploaded as they are): marks the shape so the 16-bit variants and views are used.
 // Returns false when the shape reads K/V through texel views the device cannot give that type
-// (bf16 anywhere but the decode kernel; f16 without RGBA16F/R16F support): plan again
-// without texel buffers.
+// (bf16 except as RGBA32UI; f16 elsewhere without RGBA16F/R16F support): plan again without
+// texel buffers.
 [[nodiscard]] bool use_half_kv(FlashShape& s, DType type, bool half_texels) noexcept;
 
 // Query rows one workgroup owns.

@@ -25,7 +25,6 @@ vk::DeviceSize bytes_of(std::int64_t slices, std::int64_t rows, std::int64_t pit
          static_cast<vk::DeviceSize>(pitch) * size_of(stored);
 }
 
-
 // The buffers are bound whole as storage buffers by the fused kernels.
 void check_range(const char* name, vk::DeviceSize bytes, std::int64_t pitch,
                  const KvCacheDesc& desc, vk::DeviceSize range) {
@@ -82,7 +81,6 @@ DeviceKvStorage::DeviceKvStorage(const Device& device, KvRegistry& registry,
       capacity_(desc.capacity),
       dk_(padded_head_dim(desc.head_dim)),
       dv_(padded_head_dim(desc.head_dim_v.value_or(desc.head_dim))),
-      precision_(desc.dtype),
       stored_(desc.dtype),  // the fused kernels have f16 and bf16 variants
       k_bytes_(bytes_of(slices_, capacity_, dk_, stored_)),
       v_bytes_(bytes_of(slices_, capacity_, dv_, stored_)) {
@@ -149,11 +147,7 @@ void DeviceKvStorage::write(const TensorView& k, const TensorView& v, std::int64
 
 void DeviceKvStorage::write_rows(const TensorView& view, void* dst, std::int64_t pitch,
                                  std::int64_t slice_rows, std::int64_t first_row) const {
-  if (stored_ != DType::f32) {
-    detail::write_rows(view, stored_, dst, pitch, slice_rows, first_row);
-  } else {
-    detail::write_rows(view, static_cast<float*>(dst), pitch, slice_rows, first_row, precision_);
-  }
+  detail::write_rows(view, stored_, dst, pitch, slice_rows, first_row);
 }
 
 void DeviceKvStorage::write_staged(const TensorView& k, const TensorView& v, std::int64_t at) {

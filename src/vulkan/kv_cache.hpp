@@ -54,7 +54,7 @@ class DeviceKvStorage final : public detail::KvStorage {
 
  private:
   void write_staged(const TensorView& k, const TensorView& v, std::int64_t at);
-  // detail::write_rows into `dst` as the buffers store rows (stored_, rounded to precision_).
+  // detail::write_rows into `dst` as the buffers store rows (stored_, rounding to it).
   void write_rows(const TensorView& view, void* dst, std::int64_t pitch, std::int64_t slice_rows,
                   std::int64_t first_row) const;
 
@@ -64,8 +64,7 @@ class DeviceKvStorage final : public detail::KvStorage {
   std::int64_t slices_;    // B·Hkv
   std::int64_t capacity_;  // rows per slice
   std::int64_t dk_, dv_;   // padded row pitches
-  DType precision_;        // the cache's dtype: appended rows are rounded to it
-  DType stored_;           // the buffers' element type: the cache's
+  DType stored_;           // the cache's dtype, which the buffers hold: rows are rounded to it
   vk::DeviceSize k_bytes_, v_bytes_;
   Buffer k_, v_;
   Buffer staging_;  // grown on demand; only when device memory is not mapped
