@@ -20,6 +20,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,7 @@ struct Case {
   float magnitude = 1.0f;  // of Q and K (large for huge logits)
   unsigned threads = 1;
   CpuIsa isa = CpuIsa::automatic;
+  std::size_t pack_bytes = detail::kSharedPackBytes;  // CpuFallback's cap on shared packs
   std::uint64_t seed = 1;
 
   [[nodiscard]] std::string describe() const {
@@ -84,10 +86,10 @@ struct Case {
 
 // One pool per (threads, isa) for the whole binary, as a backend would hold it: this also
 // checks that state carried between calls of one CpuFallback does not leak into results.
-CpuFallback& fallback_for(unsigned threads, CpuIsa isa) {
-  static std::map<std::pair<unsigned, CpuIsa>, std::unique_ptr<CpuFallback>> pools;
-  auto& slot = pools[{threads, isa}];
-  if (!slot) slot = std::make_unique<CpuFallback>(threads, isa);
+CpuFallback& fallback_for(unsigned threads, CpuIsa isa, std::size_t pack_bytes) {
+  static std::map<std::tuple<unsigned, CpuIsa, std::size_t>, std::unique_ptr<CpuFallback>> pools;
+  auto& slot = pools[{threads, isa, pack_bytes}];
+  if (!slot) slot = std::make_unique<CpuFallback>(threads, isa, pack_bytes);
   return *slot;
 }
 
@@ -161,7 +163,7 @@ void check(const Case& c) {
   out.lse = lse;
 
   const detail::Problem p = detail::validate_call(desc, in, out);
-  fallback_for(c.threads, c.isa).run(p, in, out);
+  fallback_for(c.threads, c.isa, c.pack_bytes).run(p, in, out);
   const detail::ReferenceResult ref = detail::reference_attention(p, in);
 
   // Tolerance scale: max |V| times the growth with the largest |logit| the rows can see
@@ -474,6 +476,44 @@ TEST(Fallback, ThreadsAndSplitKv) {
       p.seed = ++seed;
       check(p);
     }
+}
+
+TEST(Fallback, SharedPacksInWaves) {
+  // Prefill tasks of one KV head share its packed blocks, packed once per wave of heads. One
+  // head's packs here (Lkv=300, Dk=64, Dv=40): 5 blocks of 64·64 + 64·48 floats, 140 KiB.
+  Case c;
+  c.b = 2;
+  c.hq = 8;
+  c.hkv = 2;
+  c.lq = 500;  // 9 tasks of 60 rows x 4 heads per KV head
+  c.lkv = 300;
+  c.dk = 64;
+  c.dv = 40;
+  c.causal = Causal::top_left;
+  c.kv_lens = {130, 300};  // batch 0: blocks 3 and 4 are never seen, so never packed
+  c.pack_bytes = 150'000;  // waves of one head
+  c.seed = 1100;
+  check(c);
+  // Waves of 3 heads then 1 (enough tasks a wave for 3 threads), bf16 BLHD views widened
+  // while packing, bottom-right causal.
+  c.dtype = DType::bf16;
+  c.blhd = true;
+  c.causal = Causal::bottom_right;
+  c.threads = 3;
+  c.pack_bytes = 450'000;
+  c.seed = 1101;
+  check(c);
+  // One wave (the default cap) under an f16 additive mask and softcap, which apply to the
+  // scores after the shared products.
+  Case m;
+  m.hq = 4;
+  m.lq = 130;
+  m.lkv = 100;
+  m.dtype = DType::f16;
+  m.softcap = 5.0f;
+  m.mask = MaskSpec{DType::f16, {1, 4, 130, 100}, 0.2, 7};
+  m.seed = 1102;
+  check(m);
 }
 
 TEST(Fallback, HalfPrecisionDecode) {

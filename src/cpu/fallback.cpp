@@ -10,6 +10,8 @@
 // of kBlockKv keys: S = (scale·Q)·Kᵀ, softcap, mask, visibility; online softmax;
 // O = O·alpha + P·V. When there are too few tasks to keep every thread busy (decode with
 // few heads), each task's key range is split and the partial results merged by their LSE.
+// When several tasks read one KV head with the same key blocks (prefill), its blocks are
+// packed once per call into a shared workspace instead of once per task (SharedPacks).
 #include "cpu/fallback.hpp"
 
 #include <algorithm>
@@ -98,9 +100,17 @@ struct Tiling {
   i64 dvp = 8;   // Dv rounded up to the vector width: the O accumulator's row length
   i64 tasks = 0;
   i64 splits = 1;  // key-range pieces per task (split-KV)
+  // Shared packs: each KV head's blocks are packed once, by a pass before its tasks run, and
+  // the tasks' gemms read them (heads_per_wave > 0). Every task then runs the same key blocks
+  // from key 0, which holds without a left window.
+  i64 heads_per_wave = 0;
+  i64 blocks_per_head = 0;  // ceil(Lkv / kBlockKv)
+  i64 kt_floats = 0;        // Kᵀ panels of one block: kBlockKv·Dk
+  i64 block_floats = 0;     // Kᵀ and V panels of one block
+  [[nodiscard]] i64 tasks_per_head() const noexcept { return n_gchunks * n_qblocks; }
 };
 
-Tiling make_tiling(const Problem& p, unsigned threads) {
+Tiling make_tiling(const Problem& p, unsigned threads, std::size_t shared_pack_bytes) {
   Tiling t;
   const i64 group = p.group();
   t.gchunk = std::min(group, kTargetRows);
@@ -116,6 +126,22 @@ Tiling make_tiling(const Problem& p, unsigned threads) {
   if (threads > 1 && t.tasks < want) {
     const i64 by_len = std::max<i64>(1, p.len_kv / (4 * kBlockKv));
     t.splits = std::clamp<i64>(ceil_div(2 * want, t.tasks), 1, by_len);
+  }
+  // Packing a block took ~7.7% of prefill CPU time when each task packed its own (perf, D=128,
+  // 240 rows a task); a head read by n tasks saves (n-1)/n of that. Not for the direct path
+  // (nothing packed), nor for split tasks or a left window (blocks would not start at the
+  // same keys in every task).
+  if (t.rows > kDirectRows && t.splits == 1 && t.tasks_per_head() > 1 && p.window_left < 0) {
+    t.blocks_per_head = ceil_div(p.len_kv, kBlockKv);
+    t.kt_floats = kBlockKv * p.dim_qk;
+    t.block_floats = t.kt_floats + kBlockKv * round_up(p.dim_v, 16);
+    const auto head_bytes = static_cast<std::size_t>(t.blocks_per_head * t.block_floats) * 4;
+    const i64 heads = p.batch * p.heads_kv;
+    t.heads_per_wave = std::min(heads, static_cast<i64>(shared_pack_bytes / head_bytes));
+    // Each wave ends in a barrier: a wave of few uneven tasks (a 240-row task beside a 4-row
+    // one) would leave threads idle for most of it.
+    if (t.heads_per_wave < heads && t.heads_per_wave * t.tasks_per_head() < 8 * i64{threads})
+      t.heads_per_wave = 0;
   }
   return t;
 }
@@ -148,6 +174,14 @@ class Runner {
   // Runs piece `split` of task `task`; with splits == 1 writes the outputs, else the
   // partial state into `partials`.
   void run_piece(i64 task, i64 split, Scratch& s, float* partials) const;
+  // Shared packs (Tiling::heads_per_wave > 0): `packs` holds the blocks of KV heads
+  // [head0, head0 + heads_per_wave), as pack_block writes them, for the tasks that follow.
+  void use_packs(float* packs, i64 head0) noexcept {
+    packs_ = packs;
+    packs_head0_ = head0;
+  }
+  // Packs block `blk` of KV head `head` (b·Hkv + hk) into its place in the packs.
+  void pack_block(i64 head, i64 blk, Scratch& s) const;
   // Merges the split pieces of `task` and writes its outputs.
   void merge(i64 task, const float* partials) const;
 
@@ -196,12 +230,37 @@ class Runner {
   void score_epilogue(const Where& w, i64 kvl, i64 j0, i64 nk, bool all_visible, float* sc) const;
   void write_rows(const Where& w, const float* m, const float* l, const float* o) const;
 
+  // The shared packs' keys of block j0 for batch b: up to the last key any query row sees.
+  [[nodiscard]] i64 packed_keys(i64 b, i64 j0) const noexcept {
+    return std::min(kBlockKv, visible_keys(p_, kv_len(b), p_.len_q - 1).hi + 1 - j0);
+  }
+  [[nodiscard]] float* packed_block(i64 head, i64 blk) const noexcept {
+    return packs_ + ((head - packs_head0_) * t_.blocks_per_head + blk) * t_.block_floats;
+  }
+
   const Problem& p_;
   const AttentionInputs& in_;
   const AttentionOutputs& out_;
   const Tiling& t_;
   const FallbackKernels& k_;
+  float* packs_ = nullptr;
+  i64 packs_head0_ = 0;
 };
+
+void Runner::pack_block(i64 head, i64 blk, Scratch& s) const {
+  const Where w{.b = head / p_.heads_kv, .hk = head % p_.heads_kv, .h0 = 0, .heads = 0, .i0 = 0,
+                .nq = 0};
+  const i64 j0 = blk * kBlockKv, nk = packed_keys(w.b, j0);
+  if (nk <= 0) return;  // no query row sees these keys
+  float* kt = packed_block(head, blk);
+  const float* krows = nullptr;
+  const i64 ldk = rows_f32(in_.k, w, j0, nk, p_.dim_qk, s.kconv.data(), &krows);
+  k_.pack_transposed(krows, ldk, static_cast<int>(nk), static_cast<int>(p_.dim_qk), kt);
+  const float* vrows = nullptr;
+  const i64 ldv = rows_f32(in_.v, w, j0, nk, p_.dim_v, s.vconv.data(), &vrows);
+  k_.pack_panels(vrows, ldv, static_cast<int>(nk), static_cast<int>(p_.dim_v),
+                 kt + t_.kt_floats);
+}
 
 // Points at keys [j0, j0 + nk) of the task's KV head as f32 rows: the caller's memory when
 // it is f32 with unit element stride, else a converted copy in `conv`. Returns the row stride.
@@ -307,6 +366,8 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
   // the next block is prefetched whole before each block.
   const bool streamed = direct && (half_k || is_f32_rows(in_.k)) &&
                         (half_v || (is_f32_rows(in_.v) && p_.dim_v == t_.dvp));
+  const bool shared = !direct && packs_ != nullptr;
+  const i64 head = w.b * p_.heads_kv + w.hk;
 
   // The keys any row of this task can see: rows' intervals only move right as i grows.
   const Interval first = visible_keys(p_, kvl, w.i0);
@@ -341,7 +402,10 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
       prefetch_block(w, j0 + kBlockKv, std::min(kBlockKv, jmax + 1 - j0 - kBlockKv));
     // Rows the direct products may prefetch from the block's first key on.
     const int readable = static_cast<int>(streamed ? piece_end - j0 : nk);
-    if (half_k) {
+    if (shared) {
+      k_.gemm(static_cast<int>(rows), static_cast<int>(n8), static_cast<int>(dk), s.q.data(), dk,
+              packed_block(head, blk), 16, 16 * dk, s.s.data(), kBlockKv, false);
+    } else if (half_k) {
       k_.dot_rows_half(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(dk),
                        s.q.data(), dk, half_rows(in_.k, w, j0), in_.k.dtype == DType::bf16,
                        in_.k.strides[2], s.s.data(), kBlockKv, readable);
@@ -367,6 +431,12 @@ void Runner::run_piece(i64 task, i64 split, Scratch& s, float* partials) const {
       k_.pv_rows_half(static_cast<int>(rows), static_cast<int>(nk), static_cast<int>(t_.dvp),
                       s.s.data(), kBlockKv, half_rows(in_.v, w, j0), in_.v.dtype == DType::bf16,
                       in_.v.strides[2], s.o.data(), t_.dvp, readable);
+      continue;
+    }
+    if (shared) {  // the block's V panels hold packed_keys rows
+      k_.gemm(static_cast<int>(rows), static_cast<int>(t_.dvp), static_cast<int>(nk), s.s.data(),
+              kBlockKv, packed_block(head, blk) + t_.kt_floats, 16, 16 * packed_keys(w.b, j0),
+              s.o.data(), t_.dvp, true);
       continue;
     }
     const float* vrows = nullptr;
@@ -439,20 +509,42 @@ void Runner::write_rows(const Where& w, const float* m, const float* l, const fl
     }
 }
 
+// Shared packs: per wave of KV heads, one pass packs their blocks, then their tasks run
+// (tasks of one head are consecutive, see Runner::locate). Splits are 1 here.
+void run_in_waves(const Tiling& t, Runner& runner, ThreadPool& pool, std::vector<Scratch>& scratch,
+                  std::vector<float>& packs) {
+  const i64 heads = t.tasks / t.tasks_per_head();
+  packs.resize(idx(std::min(heads, t.heads_per_wave) * t.blocks_per_head * t.block_floats));
+  for (i64 h0 = 0; h0 < heads; h0 += t.heads_per_wave) {
+    const i64 wave = std::min(t.heads_per_wave, heads - h0);
+    runner.use_packs(packs.data(), h0);
+    pool.parallel_for(idx(wave * t.blocks_per_head), [&](std::size_t item, unsigned worker) {
+      const auto it = static_cast<i64>(item);
+      runner.pack_block(h0 + it / t.blocks_per_head, it % t.blocks_per_head, scratch[worker]);
+    });
+    const i64 first = h0 * t.tasks_per_head();
+    pool.parallel_for(idx(wave * t.tasks_per_head()), [&](std::size_t item, unsigned worker) {
+      runner.run_piece(first + static_cast<i64>(item), 0, scratch[worker], nullptr);
+    });
+  }
+}
+
 }  // namespace
 
 struct CpuFallback::State {
-  State(unsigned threads, CpuIsa isa)
-      : pool(threads), kernels(pick_kernels(isa)), scratch(pool.size()) {}
+  State(unsigned threads, CpuIsa isa, std::size_t pack_cap)
+      : pool(threads), kernels(pick_kernels(isa)), scratch(pool.size()), shared_pack_bytes(pack_cap) {}
   ThreadPool pool;
   const FallbackKernels& kernels;
   std::vector<Scratch> scratch;
   std::vector<float> partials;
+  std::vector<float> packs;  // shared K/V packs of one wave of heads (Tiling::heads_per_wave)
+  std::size_t shared_pack_bytes;
   std::mutex mutex;  // run() is documented as not re-entrant; this makes misuse safe
 };
 
-CpuFallback::CpuFallback(unsigned threads, CpuIsa isa)
-    : state_(std::make_unique<State>(threads, isa)) {}
+CpuFallback::CpuFallback(unsigned threads, CpuIsa isa, std::size_t shared_pack_bytes)
+    : state_(std::make_unique<State>(threads, isa, shared_pack_bytes)) {}
 CpuFallback::~CpuFallback() = default;
 
 const char* CpuFallback::isa_name() const noexcept { return state_->kernels.name; }
@@ -460,12 +552,16 @@ unsigned CpuFallback::threads() const noexcept { return state_->pool.size(); }
 
 void CpuFallback::run(const Problem& p, const AttentionInputs& in, const AttentionOutputs& out) {
   std::lock_guard lock(state_->mutex);
-  const Tiling t = make_tiling(p, state_->pool.size());
-  const Runner runner(p, in, out, t, state_->kernels);
+  const Tiling t = make_tiling(p, state_->pool.size(), state_->shared_pack_bytes);
+  Runner runner(p, in, out, t, state_->kernels);
   for (Scratch& s : state_->scratch) runner.prepare(s);
   if (t.splits > 1) state_->partials.resize(idx(t.tasks * t.splits * runner.partial_floats()));
   float* partials = state_->partials.data();
   const i64 splits = t.splits;
+  if (t.heads_per_wave > 0) {
+    run_in_waves(t, runner, state_->pool, state_->scratch, state_->packs);
+    return;
+  }
   state_->pool.parallel_for(idx(t.tasks * splits), [&](std::size_t item, unsigned worker) {
     const auto it = static_cast<i64>(item);
     runner.run_piece(it / splits, it % splits, state_->scratch[worker], partials);

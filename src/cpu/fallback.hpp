@@ -6,6 +6,7 @@
 // reference_attention (tests/test_fallback.cpp holds them equal) except the probabilities,
 // which only the reference produces.
 
+#include <cstddef>
 #include <memory>
 
 #include "core/problem.hpp"
@@ -17,11 +18,17 @@ namespace vkattn::detail {
 // generic; tests pin generic to keep the portable build covered.
 enum class CpuIsa : unsigned char { automatic, generic };
 
+// The most a CpuFallback keeps for the K/V blocks it packs once per call and shares between
+// the tasks that read them (prefill). Kept between calls; problems whose packs exceed it run
+// in waves of KV heads, or pack per task when one head's packs exceed it.
+inline constexpr std::size_t kSharedPackBytes = std::size_t{32} << 20;
+
 class CpuFallback {
  public:
   // `threads` = total threads per call including the caller (0 = 1). The workers are started
   // here and live as long as this object.
-  explicit CpuFallback(unsigned threads, CpuIsa isa = CpuIsa::automatic);
+  explicit CpuFallback(unsigned threads, CpuIsa isa = CpuIsa::automatic,
+                       std::size_t shared_pack_bytes = kSharedPackBytes);
   CpuFallback(const CpuFallback&) = delete;
   CpuFallback& operator=(const CpuFallback&) = delete;
   ~CpuFallback();
