@@ -197,7 +197,8 @@ void run_attention(benchmark::State& state, Shape s, vkattn::Backend backend,
     state.counters["gpu_ms"] = 1e3 * gpu_seconds / iterations;
     state.counters["gpu_FLOP/s"] = flops * iterations / gpu_seconds;
   }
-  state.SetLabel(ctx.device().name + " | " + ctx.plan(desc).reason);
+  // The plan the timed calls ran, made with their inputs (a 16-bit cache's variant).
+  state.SetLabel(ctx.device().name + " | " + ctx.last_call_stats().plan.reason);
 }
 
 // The shape sets: B=1, Hq=32, Hkv=8 (GQA 4:1); prefill L in {512, 2048, 4096} with

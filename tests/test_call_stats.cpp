@@ -36,6 +36,11 @@ TEST_P(VulkanCallStats, GpuTimeIsPresentAndPositiveWhereTheQueueHasTimestamps) {
     ASSERT_EQ(stats.gpu_seconds.has_value(), device.timestamps)
         << "GPU time must be reported exactly when the queue has timestamps";
     EXPECT_GT(stats.host_seconds, 0.0);
+    // The plan that ran is the one plan(desc) makes: f32 K/V, nothing for it to differ on.
+    const Plan plan = ctx.plan(call.desc);
+    EXPECT_EQ(stats.plan.kernel, GetParam());
+    EXPECT_EQ(stats.plan.reason, plan.reason);
+    EXPECT_EQ(stats.plan.workspace_bytes, plan.workspace_bytes);
     if (stats.gpu_seconds) {
       EXPECT_GT(*stats.gpu_seconds, 0.0);
       // The kernels are part of the call the host waited for.
@@ -65,6 +70,7 @@ TEST_F(VulkanCallStatsReset, FailedCallClearsTheStats) {
   const CallStats stats = ctx_->last_call_stats();
   EXPECT_FALSE(stats.gpu_seconds.has_value());
   EXPECT_EQ(stats.host_seconds, 0.0);
+  EXPECT_TRUE(stats.plan.reason.empty()) << stats.plan.reason;
 }
 
 TEST(CpuCallStats, HostTimeOnlyNoGpuTime) {
@@ -74,6 +80,8 @@ TEST(CpuCallStats, HostTimeOnlyNoGpuTime) {
   const CallStats stats = ctx.last_call_stats();
   EXPECT_FALSE(stats.gpu_seconds.has_value());
   EXPECT_GT(stats.host_seconds, 0.0);
+  EXPECT_EQ(stats.plan.kernel, Kernel::flash) << stats.plan.reason;  // the blocked fallback
+  EXPECT_FALSE(stats.plan.reason.empty());
   run_invalid_call(ctx);
   EXPECT_EQ(ctx.last_call_stats().host_seconds, 0.0);
 }

@@ -128,8 +128,19 @@ class Decode {
     AttentionOutputs o;
     o.out = MutableTensorView::bhld(out.data(), DType::f32, s_.batch, s_.heads_q, len_q, s_.dv());
     o.lse = lse;
-    const Plan plan = ctx_->plan(desc);
     ctx_->attention(desc, in, o);
+    // What ran, planned with the cache: the family plan(desc) names; on Vulkan a bf16 cache
+    // runs a bf16 variant, an f32 cache none of the 16-bit ones.
+    const Plan plan = ctx_->last_call_stats().plan;
+    EXPECT_EQ(plan.kernel, ctx_->plan(desc).kernel) << plan.reason;
+    if (ctx_->device().backend == Backend::vulkan) {
+      if (s_.cache_dtype == DType::bf16) {
+        EXPECT_THAT(plan.reason, ::testing::HasSubstr("_kv_bf16"));
+      }
+      if (s_.cache_dtype == DType::f32) {
+        EXPECT_THAT(plan.reason, ::testing::Not(::testing::HasSubstr("_kv_")));
+      }
+    }
 
     // The reference reads the host copy through views with the cache's strides.
     AttentionInputs host = in;

@@ -80,7 +80,7 @@ struct Plan {
   std::uint64_t workspace_bytes = 0;   ///< Device workspace the plan allocates.
 };
 
-/// Timing of one `Context::attention` call.
+/// Timing (and plan) of one `Context::attention` call.
 struct CallStats {
   /// Time on the device between the inputs having arrived and the kernels having finished
   /// (timestamp queries; three-pass includes copying P out of its workspace), in seconds.
@@ -91,6 +91,10 @@ struct CallStats {
   /// packing and upload, submission, waiting, download and unpacking (and waiting for other
   /// threads' calls on the same Context), in seconds. 0 before the first successful call.
   double host_seconds = 0.0;
+  /// What the call ran. Unlike `Context::plan(desc)`, made with the call's inputs: over an
+  /// f16 or bf16 KvCache its reason names the 16-bit kernel variant. Empty reason before the
+  /// first successful call.
+  Plan plan;
 };
 
 /// A backend bound to one device. Move-only. Calls on one Context are serialised
@@ -126,7 +130,9 @@ class Context {
   /// The device (or CPU) this context computes on.
   [[nodiscard]] const DeviceInfo& device() const noexcept;
 
-  /// Validates `desc` and decides how it would run. `want_probs` asks for P.
+  /// Validates `desc` and decides how it would run with K and V of `desc.dtype` (a call over
+  /// a KvCache of another dtype may run another variant of the same kernel: see
+  /// CallStats::plan). `want_probs` asks for P.
   /// @throws Error{invalid_argument|unsupported} naming the field and value.
   [[nodiscard]] Plan plan(const AttentionDesc& desc, bool want_probs = false) const;
 
@@ -134,7 +140,7 @@ class Context {
   /// is written. @throws Error.
   void attention(const AttentionDesc& desc, const AttentionInputs& in, const AttentionOutputs& out);
 
-  /// Timing of the most recent `attention` call on this Context; a call that threw resets it
+  /// Timing and plan of the most recent `attention` call on this Context; a call that threw resets it
   /// to `CallStats{}`. With several threads sharing the Context, the most recent call to
   /// finish. Never throws.
   [[nodiscard]] CallStats last_call_stats() const noexcept;

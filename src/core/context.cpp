@@ -89,6 +89,7 @@ void Context::attention(const AttentionDesc& desc, const AttentionInputs& in,
       std::lock_guard lock(impl_->backend->call_mutex);
       impl_->backend->run(problem, plan, in, out);
       impl_->last.gpu_seconds = impl_->backend->last_gpu_seconds();
+      impl_->last.plan = plan;
       impl_->last.host_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     });
   } catch (...) {

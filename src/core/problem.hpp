@@ -34,6 +34,8 @@ struct Problem {
   bool has_kv_lens = false;
   // K and V come from AttentionInputs::kv_cache (device- or backend-resident), not k/v.
   bool kv_cache = false;
+  // How K and V are stored: the cache's dtype for a KvCache (f32, f16 or bf16), else dtype.
+  DType kv_dtype = DType::f32;
   // Rows between consecutive (batch, KV head) slices of K/V storage: len_kv for packed
   // uploads, the cache's capacity for a KvCache.
   std::int64_t kv_stride = 0;

@@ -271,6 +271,7 @@ Problem validate_desc(const AttentionDesc& desc) {
     default: invalid("dtype=" + std::to_string(static_cast<int>(desc.dtype)) + " is not a DType");
   }
   p.dtype = desc.dtype;
+  p.kv_dtype = desc.dtype;
 
   switch (desc.causal) {
     case Causal::none:
@@ -335,6 +336,7 @@ Problem validate_call(const AttentionDesc& desc, const AttentionInputs& in,
   if (in.kv_cache != nullptr) {
     p.kv_stride = check_kv_cache(*in.kv_cache, in, p);
     p.kv_cache = true;
+    p.kv_dtype = in.kv_cache->desc().dtype;
   } else {
     k_reach = check_data_view("k", in.k, {p.batch, p.heads_kv, p.len_kv, p.dim_qk},
                               {"batch", "heads_kv", "len_kv", "head_dim"});

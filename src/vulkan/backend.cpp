@@ -22,6 +22,7 @@
 #include "vulkan/kv_cache.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
+#include "vulkan/shaders.hpp"
 #include "vulkan/three_pass.hpp"
 #include "vulkan/transfer.hpp"
 
@@ -237,11 +238,11 @@ class VulkanBackend final : public BackendImpl {
       check_storage_range(problem, vulkan::padded_head_dim(problem.dim_qk),
                           vulkan::padded_head_dim(problem.dim_v), 0,
                           limits_.maxStorageBufferRange, true);
-      const vulkan::FlashShape shape =
-          vulkan::plan_flash(problem, *state_->dev, kernel == Kernel::split_kv);
+      const vulkan::FlashShape shape = plan_fused(problem, kernel == Kernel::split_kv);
       check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes,
                           limits_.maxStorageBufferRange, true);
-      plan.reason = reason + "; " + shape.why_splits;
+      plan.reason = reason + "; " + shape.why_splits + "; runs " +
+                    gpu::shader_name(vulkan::flash_shader(shape));
       plan.rows_per_chunk = problem.len_q;
       plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
     }
@@ -278,6 +279,20 @@ class VulkanBackend final : public BackendImpl {
   }
 
  private:
+  // The fused kernels' shape for `p`. 16-bit K/V (an f16 or bf16 cache, or an f16/bf16 call's
+  // K and V, uploaded as they are) are read through 16-bit variants, or texel views where the
+  // device has a format for them (use_half_kv); else the plan is made again without texel
+  // buffers.
+  [[nodiscard]] vulkan::FlashShape plan_fused(const Problem& p, bool split) const {
+    const vulkan::Device& dev = *state_->dev;
+    vulkan::FlashShape shape = vulkan::plan_flash(p, dev, split);
+    if (p.kv_dtype != DType::f32 && !vulkan::use_half_kv(shape, p.kv_dtype, dev.half_texels)) {
+      shape = vulkan::plan_flash(p, dev, split, /*texel_buffers=*/false);
+      (void)vulkan::use_half_kv(shape, p.kv_dtype, dev.half_texels);
+    }
+    return shape;
+  }
+
   // The planner's rules, in order; each returns the one-line reason Plan carries.
   static std::pair<Kernel, std::string> choose_kernel(const Problem& p, Kernel forced) {
     // The three-pass shaders read K/V with unpadded rows of len_kv; a cache is padded to the
@@ -318,16 +333,7 @@ class VulkanBackend final : public BackendImpl {
     vulkan::ThreePassShape shape;
     vulkan::FlashShape fshape;
     if (fused) {
-      // 16-bit K/V (an f16 or bf16 cache, or an f16/bf16 call's K and V, uploaded as they
-      // are) are read through 16-bit variants, or texel views where the device has a format
-      // for them (use_half_kv); else the plan is made again without texel buffers.
-      const DType kv_type = in.kv_cache != nullptr ? in.kv_cache->desc().dtype : p.dtype;
-      const bool split = plan.kernel == Kernel::split_kv;
-      fshape = vulkan::plan_flash(p, *st.dev, split);
-      if (kv_type != DType::f32 && !vulkan::use_half_kv(fshape, kv_type, st.dev->half_texels)) {
-        fshape = vulkan::plan_flash(p, *st.dev, split, /*texel_buffers=*/false);
-        (void)vulkan::use_half_kv(fshape, kv_type, st.dev->half_texels);
-      }
+      fshape = plan_fused(p, plan.kernel == Kernel::split_kv);
     } else {
       shape = vulkan::plan_three_pass(p, *st.dev);
     }

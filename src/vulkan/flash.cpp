@@ -233,9 +233,7 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   return s;
 }
 
-namespace {
-
-gpu::ShaderId flash_shader(const FlashShape& s) {
+gpu::ShaderId flash_shader(const FlashShape& s) noexcept {
   using gpu::ShaderId;
   if (s.tiled) {
     return !s.kv_half ? ShaderId::flash_tiled
@@ -258,8 +256,6 @@ gpu::ShaderId flash_shader(const FlashShape& s) {
          : s.kv_bf16 ? ShaderId::flash_attn_kv_bf16
                      : ShaderId::flash_attn_kv_half;
 }
-
-}  // namespace
 
 vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const vk::raii::DescriptorPool& pool, Pipelines& pipelines,

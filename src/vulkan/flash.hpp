@@ -61,6 +61,9 @@ struct FlashShape {
 // texel buffers.
 [[nodiscard]] bool use_half_kv(FlashShape& s, DType type, bool half_texels) noexcept;
 
+// The fused kernel variant a shape runs (flash_attn*, flash_decode*, flash_tiled*).
+[[nodiscard]] gpu::ShaderId flash_shader(const FlashShape& s) noexcept;
+
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;
 
