@@ -232,7 +232,8 @@ TEST_F(KvCacheVulkan, DecodeLoopForcedSplitKv) {
 }
 
 // 8:2 GQA, Dk=80 / Dv=48 (both padded in the cache), appends from strided BLHD views.
-// One test per kernel: each compiles its own pipelines, which is slow on a cold cache.
+// One test per kernel (the split-kv one further down): the pipelines are slow to compile on
+// a cold cache, and the second test finds them cached.
 const Shape kGqaShape{.batch = 2,
                       .heads_q = 8,
                       .heads_kv = 2,
@@ -243,10 +244,6 @@ const Shape kGqaShape{.batch = 2,
 
 TEST_F(KvCacheVulkan, DecodeLoopGqaDkNeDvBlhdAppendsFlash) {
   decode_loop(*shared_context(Kernel::flash), kGqaShape, 20, Kernel::flash, 7);
-}
-
-TEST_F(KvCacheVulkan, DecodeLoopGqaDkNeDvBlhdAppendsSplitKv) {
-  decode_loop(*shared_context(Kernel::split_kv), kGqaShape, 20, Kernel::split_kv, 8);
 }
 
 TEST_F(KvCacheVulkan, DecodeLoopHalfAppends) {
@@ -449,6 +446,12 @@ TEST_F(KvCacheVulkan, DeviceAllocationFailureIsOutOfMemory) {
   Decode d(*ctx_, Shape{.capacity = 48});  // the context is still usable
   d.append(9, 61);
   d.check(1, Causal::none, {}, 62);
+}
+
+// The split-kv twin of DecodeLoopGqaDkNeDvBlhdAppendsFlash, defined away from it: both
+// compile the same pipelines, and ctest -j would run neighbours at once on a cold cache.
+TEST_F(KvCacheVulkan, DecodeLoopGqaDkNeDvBlhdAppendsSplitKv) {
+  decode_loop(*shared_context(Kernel::split_kv), kGqaShape, 20, Kernel::split_kv, 8);
 }
 
 TEST(KvCacheCpu, DecodeLoopMatchesReference) {
