@@ -185,10 +185,9 @@ std::vector<FusedParam> params() {
   const auto each_case = [&](Kernel kernel, bool tiled) {
     for (int i = 0; i < static_cast<int>(all.size()); ++i) {
       const std::string& name = all[static_cast<std::size_t>(i)].name;
-      const bool many_slices = name.find("decode") != std::string::npos ||
-                               name.find("long") != std::string::npos ||
-                               name.find("kv_lens") != std::string::npos ||
-                               name.find("window") != std::string::npos;
+      const bool many_slices =
+          name.find("decode") != std::string::npos || name.find("long") != std::string::npos ||
+          name.find("kv_lens") != std::string::npos || name.find("window") != std::string::npos;
       if (kernel == Kernel::flash || !tiled || many_slices) v.emplace_back(kernel, tiled, i);
     }
   };

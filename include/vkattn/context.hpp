@@ -140,9 +140,9 @@ class Context {
   /// is written. @throws Error.
   void attention(const AttentionDesc& desc, const AttentionInputs& in, const AttentionOutputs& out);
 
-  /// Timing and plan of the most recent `attention` call on this Context; a call that threw resets it
-  /// to `CallStats{}`. With several threads sharing the Context, the most recent call to
-  /// finish. Never throws.
+  /// Timing and plan of the most recent `attention` call on this Context; a call that threw resets
+  /// it to `CallStats{}`. With several threads sharing the Context, the most recent call to finish.
+  /// Never throws.
   [[nodiscard]] CallStats last_call_stats() const noexcept;
 
   /// Creates an empty KV cache in this context's memory (device buffers on Vulkan, host

@@ -11,7 +11,7 @@
 // O = O·alpha + P·V. When there are too few tasks to keep every thread busy (decode with
 // few heads), each task's key range is split and the partial results merged by their LSE.
 // When several tasks read one KV head with the same key blocks (prefill), its blocks are
-// packed once per call into a shared workspace instead of once per task (SharedPacks).
+// packed once per call into a shared workspace instead of once per task (run_in_waves).
 #include "cpu/fallback.hpp"
 
 #include <algorithm>
@@ -248,8 +248,8 @@ class Runner {
 };
 
 void Runner::pack_block(i64 head, i64 blk, Scratch& s) const {
-  const Where w{.b = head / p_.heads_kv, .hk = head % p_.heads_kv, .h0 = 0, .heads = 0, .i0 = 0,
-                .nq = 0};
+  const Where w{
+      .b = head / p_.heads_kv, .hk = head % p_.heads_kv, .h0 = 0, .heads = 0, .i0 = 0, .nq = 0};
   const i64 j0 = blk * kBlockKv, nk = packed_keys(w.b, j0);
   if (nk <= 0) return;  // no query row sees these keys
   float* kt = packed_block(head, blk);
@@ -258,8 +258,7 @@ void Runner::pack_block(i64 head, i64 blk, Scratch& s) const {
   k_.pack_transposed(krows, ldk, static_cast<int>(nk), static_cast<int>(p_.dim_qk), kt);
   const float* vrows = nullptr;
   const i64 ldv = rows_f32(in_.v, w, j0, nk, p_.dim_v, s.vconv.data(), &vrows);
-  k_.pack_panels(vrows, ldv, static_cast<int>(nk), static_cast<int>(p_.dim_v),
-                 kt + t_.kt_floats);
+  k_.pack_panels(vrows, ldv, static_cast<int>(nk), static_cast<int>(p_.dim_v), kt + t_.kt_floats);
 }
 
 // Points at keys [j0, j0 + nk) of the task's KV head as f32 rows: the caller's memory when
@@ -533,7 +532,10 @@ void run_in_waves(const Tiling& t, Runner& runner, ThreadPool& pool, std::vector
 
 struct CpuFallback::State {
   State(unsigned threads, CpuIsa isa, std::size_t pack_cap)
-      : pool(threads), kernels(pick_kernels(isa)), scratch(pool.size()), shared_pack_bytes(pack_cap) {}
+      : pool(threads),
+        kernels(pick_kernels(isa)),
+        scratch(pool.size()),
+        shared_pack_bytes(pack_cap) {}
   ThreadPool pool;
   const FallbackKernels& kernels;
   std::vector<Scratch> scratch;
