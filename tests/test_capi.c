@@ -406,3 +406,138 @@ const char* capi_check_inputs_version_1(void) {
   vkattn_context_destroy(ctx);
   return result;
 }
+
+/* --- plan and call stats ---------------------------------------------------------------- */
+
+static void count_message(const char* message, void* user_data) {
+  (void)message;
+  ++*(int*)user_data;
+}
+
+/* True when `stats` is what a context reports before (or after a failed) call. */
+static int stats_are_reset(const vkattn_call_stats* stats) {
+  return stats->host_seconds == 0.0 && stats->gpu_seconds < 0.0 &&
+         stats->plan.kernel == VKATTN_KERNEL_AUTO && stats->plan.reason != NULL &&
+         stats->plan.reason[0] == '\0';
+}
+
+const char* capi_check_plan_and_stats(int backend, capi_plan_report* report) {
+  static valid_call c;
+  vkattn_options options;
+  vkattn_context* ctx = NULL;
+  vkattn_plan plan, probs_plan;
+  vkattn_call_stats stats;
+  const char* result = NULL;
+
+  memset(report, 0, sizeof *report);
+  vkattn_options_init(&options);
+  options.backend = (vkattn_backend)backend;
+  options.validation = backend == VKATTN_BACKEND_VULKAN;
+  options.on_validation_message = count_message;
+  options.user_data = &report->validation_messages;
+  report->create_status = (int)vkattn_context_create(&options, &ctx);
+  if (ctx == NULL) return "could not create the context";
+
+  make_valid(&c);
+  c.desc.heads_kv = 1; /* GQA 2:1 */
+  c.in.k = vkattn_tensor_bhld(c.k, VKATTN_DTYPE_F32, B, 1, L, D);
+  c.in.v = vkattn_tensor_bhld(c.v, VKATTN_DTYPE_F32, B, 1, L, D);
+  vkattn_plan_init(&plan);
+  vkattn_plan_init(&probs_plan);
+  vkattn_call_stats_init(&stats);
+  if (vkattn_last_call_stats(ctx, &stats) != VKATTN_OK) {
+    result = "vkattn_last_call_stats failed before any call";
+  } else if (!stats_are_reset(&stats)) {
+    result = "stats before any call are not the documented empty ones";
+  } else if (vkattn_plan_attention(ctx, &c.desc, 0, &plan) != VKATTN_OK) {
+    result = "vkattn_plan_attention failed";
+  } else if (plan.reason == NULL || plan.reason[0] == '\0' || plan.kernel == VKATTN_KERNEL_AUTO) {
+    result = "the plan has no reason or no kernel";
+  } else if (vkattn_attention(ctx, &c.desc, &c.in, &c.outs) != VKATTN_OK) {
+    result = "the call failed";
+  } else if (vkattn_last_call_stats(ctx, &stats) != VKATTN_OK) {
+    result = "vkattn_last_call_stats failed after a call";
+  } else if (!(stats.host_seconds > 0.0) || stats.plan.kernel != plan.kernel) {
+    result = "the stats after a call lack the time or name another kernel than the plan";
+  } else if (strcmp(stats.plan.reason, plan.reason) != 0) {
+    result = "the stats' reason differs from the plan's";
+  } else if (stats.plan.workspace_bytes != plan.workspace_bytes) {
+    result = "the stats' workspace differs from the plan's";
+  }
+  report->kernel = (int)plan.kernel;
+  if (plan.reason != NULL) {
+    strncpy(report->reason, plan.reason, sizeof report->reason - 1);
+  }
+  if (result == NULL) {
+    /* Another plan (another reason) must leave the stats' reason alone: each function keeps
+       its own string. */
+    if (vkattn_plan_attention(ctx, &c.desc, 1, &probs_plan) != VKATTN_OK)
+      result = "vkattn_plan_attention with want_probs failed";
+    else if (strcmp(probs_plan.reason, report->reason) == 0)
+      result = "the plan with P has the same reason as the one without";
+    else if (strcmp(stats.plan.reason, report->reason) != 0)
+      result = "a later plan changed the stats' reason";
+    report->probs_kernel = (int)probs_plan.kernel;
+  }
+  report->host_seconds = stats.host_seconds;
+  report->gpu_seconds = stats.gpu_seconds;
+
+  if (result == NULL) {
+    c.in.v.shape[3] = D + 1; /* a bad call: v's head dim disagrees */
+    if (vkattn_attention(ctx, &c.desc, &c.in, &c.outs) != VKATTN_INVALID_ARGUMENT)
+      result = "a call with a bad v was not refused";
+    else if (vkattn_last_call_stats(ctx, &stats) != VKATTN_OK || !stats_are_reset(&stats))
+      result = "a failed call did not reset the stats";
+  }
+  vkattn_context_destroy(ctx);
+  return result;
+}
+
+const char* capi_check_plan_and_stats_errors(void) {
+  static valid_call c;
+  vkattn_context* ctx = cpu_context();
+  vkattn_plan plan;
+  vkattn_call_stats stats;
+  const char* result = NULL;
+  if (ctx == NULL) return "could not create a CPU context";
+  make_valid(&c);
+  vkattn_plan_init(&plan);
+  vkattn_call_stats_init(&stats);
+  if (!failed_with(vkattn_plan_attention(NULL, &c.desc, 0, &plan), VKATTN_INVALID_ARGUMENT,
+                   "ctx is NULL"))
+    result = "plan: NULL ctx not reported";
+  else if (!failed_with(vkattn_plan_attention(ctx, NULL, 0, &plan), VKATTN_INVALID_ARGUMENT,
+                        "desc is NULL"))
+    result = "plan: NULL desc not reported";
+  else if (!failed_with(vkattn_plan_attention(ctx, &c.desc, 0, NULL), VKATTN_INVALID_ARGUMENT,
+                        "out is NULL"))
+    result = "plan: NULL out not reported";
+  else if (!failed_with(vkattn_last_call_stats(NULL, &stats), VKATTN_INVALID_ARGUMENT,
+                        "ctx is NULL"))
+    result = "stats: NULL ctx not reported";
+  else if (!failed_with(vkattn_last_call_stats(ctx, NULL), VKATTN_INVALID_ARGUMENT, "out is NULL"))
+    result = "stats: NULL out not reported";
+  if (result == NULL) {
+    plan.struct_size = 0; /* never filled by vkattn_plan_init */
+    if (!failed_with(vkattn_plan_attention(ctx, &c.desc, 0, &plan), VKATTN_INVALID_ARGUMENT,
+                     "out->struct_size=0"))
+      result = "plan: struct_size 0 not reported";
+  }
+  if (result == NULL) {
+    stats.plan.struct_size = 0;
+    if (!failed_with(vkattn_last_call_stats(ctx, &stats), VKATTN_INVALID_ARGUMENT,
+                     "out->plan->struct_size=0"))
+      result = "stats: the embedded plan's struct_size 0 not reported";
+  }
+  if (result == NULL) {
+    vkattn_plan_init(&plan);
+    c.desc.head_dim = 0;
+    if (!failed_with(vkattn_plan_attention(ctx, &c.desc, 0, &plan), VKATTN_INVALID_ARGUMENT,
+                     "head_dim"))
+      result = "plan: head_dim 0 not reported by name";
+    else if (plan.reason[0] != '\0')
+      result = "a failed plan wrote its output";
+  }
+  vkattn_context_destroy(ctx);
+  return result;
+}

@@ -34,6 +34,24 @@ const char* capi_check_message_cleared_on_success(void);
 const char* capi_check_context_queries(void);
 const char* capi_check_kv_cache(void);
 const char* capi_check_inputs_version_1(void);
+const char* capi_check_plan_and_stats_errors(void);
+
+/* What capi_check_plan_and_stats saw, for the C++ half to compare with the C++ API. */
+typedef struct capi_plan_report {
+  int create_status;   /* the vkattn_status of vkattn_context_create */
+  int kernel;          /* vkattn_plan_attention's kernel (a vkattn_kernel) */
+  char reason[512];    /* and its reason */
+  int probs_kernel;    /* the kernel planned when P is wanted */
+  double host_seconds; /* the call stats after one successful call */
+  double gpu_seconds;
+  int validation_messages; /* validation-layer messages during the check (Vulkan) */
+} capi_plan_report;
+
+/* On a context of `backend` (a vkattn_backend; Vulkan with the validation layer on), for a
+   small GQA problem: the call stats before any call, vkattn_plan_attention, the stats after a
+   call (their plan must be the planned one), and after a failed call (reset). Returns NULL
+   when all of that held, else what went wrong; `report` receives what it saw. */
+const char* capi_check_plan_and_stats(int backend, capi_plan_report* report);
 
 #ifdef __cplusplus
 }

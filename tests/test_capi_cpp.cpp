@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "test_capi.h"
+#include "testutil.hpp"
 #include "vkattn/vkattn.h"
 #include "vkattn/vkattn.hpp"
 
@@ -125,5 +126,52 @@ VKATTN_C_CHECK(MessageClearedOnSuccess, capi_check_message_cleared_on_success)
 VKATTN_C_CHECK(ContextQueries, capi_check_context_queries)
 VKATTN_C_CHECK(KvCacheMatchesHostCallAndReportsErrors, capi_check_kv_cache)
 VKATTN_C_CHECK(InputsVersion1StillAccepted, capi_check_inputs_version_1)
+VKATTN_C_CHECK(PlanAndStatsErrorsNameTheArgument, capi_check_plan_and_stats_errors)
+
+// The problem capi_check_plan_and_stats plans and runs (make_valid in test_capi.c, GQA 2:1).
+vkattn::AttentionDesc plan_check_desc() {
+  vkattn::AttentionDesc desc;
+  desc.heads_q = 2;
+  desc.heads_kv = 1;
+  desc.len_q = 3;
+  desc.len_kv = 3;
+  desc.head_dim = 4;
+  return desc;
+}
+
+TEST(CApi, PlanAndStatsMatchCppOnCpu) {
+  capi_plan_report report;
+  const char* failure = capi_check_plan_and_stats(VKATTN_BACKEND_CPU, &report);
+  ASSERT_EQ(failure, nullptr) << failure << "\n  last message: " << vkattn_last_error_message();
+  vkattn::Options options;
+  options.backend = vkattn::Backend::cpu;
+  const vkattn::Context ctx = vkattn::Context::create(options);
+  const vkattn::Plan want = ctx.plan(plan_check_desc());
+  EXPECT_EQ(report.kernel, static_cast<int>(want.kernel));
+  EXPECT_STREQ(report.reason, want.reason.c_str());
+  EXPECT_EQ(report.probs_kernel, VKATTN_KERNEL_THREE_PASS);  // only the reference returns P
+  EXPECT_LT(report.gpu_seconds, 0.0);                        // no device time on the CPU
+}
+
+TEST(CApi, PlanAndStatsMatchCppOnVulkan) {
+  capi_plan_report report;
+  const char* failure = capi_check_plan_and_stats(VKATTN_BACKEND_VULKAN, &report);
+  if (report.create_status == VKATTN_UNSUPPORTED && vkattn::test::no_vulkan_allowed())
+    GTEST_SKIP() << "no Vulkan device (VKATTN_TESTS_ALLOW_NO_VULKAN=1)";
+  ASSERT_EQ(failure, nullptr) << failure << "\n  last message: " << vkattn_last_error_message();
+  EXPECT_EQ(report.validation_messages, 0);
+  const vkattn::Context ctx = vkattn::Context::create(vkattn::test::vulkan_test_options());
+  const vkattn::Plan want = ctx.plan(plan_check_desc());
+  EXPECT_EQ(report.kernel, static_cast<int>(want.kernel));
+  EXPECT_STREQ(report.reason, want.reason.c_str());
+  EXPECT_EQ(report.probs_kernel, VKATTN_KERNEL_THREE_PASS);
+  // Device time exactly where the queue has timestamps, and never more than the call took.
+  if (ctx.device().timestamps) {
+    EXPECT_GT(report.gpu_seconds, 0.0);
+    EXPECT_LE(report.gpu_seconds, report.host_seconds);
+  } else {
+    EXPECT_LT(report.gpu_seconds, 0.0);
+  }
+}
 
 }  // namespace

@@ -52,6 +52,7 @@ int main(void) {
   vkattn_options options;
   vkattn_context* ctx = NULL;
   vkattn_context* cpu = NULL;
+  vkattn_call_stats stats;
   double max_err = 0.0;
   size_t i;
   int ok;
@@ -76,6 +77,10 @@ int main(void) {
     ok = max_err <= 1e-4;
     printf("vkattn consumer_c: %s: max |error| vs cpu = %.3g (%s)\n", vkattn_device_name(ctx),
            max_err, ok ? "ok" : "FAILED");
+    vkattn_call_stats_init(&stats);
+    ok = ok && check(vkattn_last_call_stats(ctx, &stats), "vkattn_last_call_stats");
+    if (ok)
+      printf("vkattn consumer_c: ran %s in %.3f ms\n", stats.plan.reason, stats.host_seconds * 1e3);
   }
   vkattn_context_destroy(cpu);
   vkattn_context_destroy(ctx);

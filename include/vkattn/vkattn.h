@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /** Version of this C interface; bumped when a declaration is added. */
-#define VKATTN_C_API_VERSION 2
+#define VKATTN_C_API_VERSION 3
 
 /** Result of every fallible call. Mirrors vkattn::ErrorCode. */
 typedef enum vkattn_status {
@@ -90,6 +90,39 @@ typedef enum vkattn_kernel {
   VKATTN_KERNEL_SPLIT_KV = 3,         /**< Split-KV decode partials plus a log-sum-exp combine. */
   VKATTN_KERNEL_MAX_ENUM = 0x7FFFFFFF /**< Not a value: keeps the enum 32-bit. */
 } vkattn_kernel;
+
+/**
+ * What a call runs (vkattn::Plan): from vkattn_plan_attention() before a call, or in
+ * ::vkattn_call_stats after one. Fill with vkattn_plan_init().
+ */
+typedef struct vkattn_plan {
+  uint32_t struct_size; /**< sizeof(vkattn_plan), set by vkattn_plan_init(). */
+  /** THREE_PASS, FLASH or SPLIT_KV; AUTO only in ::vkattn_call_stats before a context's
+   *  first successful call. */
+  vkattn_kernel kernel;
+  /** One line, e.g. "flash: ...; runs flash_attn_texel4" (CPU: "cpu: blocked online softmax
+   *  ..."). Owned by the library; valid until the function that filled it is called again on
+   *  the same thread. Never NULL once filled ("" before a context's first call). */
+  const char* reason;
+  int64_t rows_per_chunk;   /**< Query rows per chunk (three-pass); 0 otherwise. */
+  uint64_t workspace_bytes; /**< Device workspace the plan allocates. */
+} vkattn_plan;
+
+/** Timing and plan of a context's last successful vkattn_attention() (vkattn::CallStats).
+ *  Fill with vkattn_call_stats_init(). */
+typedef struct vkattn_call_stats {
+  uint32_t struct_size; /**< sizeof(vkattn_call_stats), set by vkattn_call_stats_init(). */
+  /** Host wall-clock time of the whole call (validation, upload, waiting, download), in
+   *  seconds; 0 before the first successful call. */
+  double host_seconds;
+  /** Device time between the inputs having arrived and the kernels having finished
+   *  (timestamp queries), in seconds; negative when unknown: the CPU backend, a queue
+   *  without timestamps, or no successful call yet. */
+  double gpu_seconds;
+  /** What the call ran. Unlike vkattn_plan_attention(), made with the call's inputs: over an
+   *  F16 or BF16 KV cache the reason names the 16-bit kernel variant. */
+  vkattn_plan plan;
+} vkattn_call_stats;
 
 /** Receives one validation-layer message (NUL-terminated; valid during the call only). May be
  *  called from any thread. */
@@ -248,6 +281,32 @@ vkattn_backend vkattn_context_backend(const vkattn_context* ctx);
  */
 vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
                                const vkattn_inputs* inputs, const vkattn_outputs* outputs);
+
+/** Zeroes `plan` (reason "") and sets struct_size. Does nothing when NULL. */
+void vkattn_plan_init(vkattn_plan* plan);
+
+/** Zeroes `stats` (gpu_seconds -1, plan.reason "") and sets the struct sizes. Does nothing
+ *  when NULL. */
+void vkattn_call_stats_init(vkattn_call_stats* stats);
+
+/**
+ * The kernel a call with this description would run on `ctx`, and why
+ * (vkattn::Context::plan); nothing runs.
+ * @param want_probs non-zero when the call will ask for the probabilities P (only the
+ *        three-pass kernel returns them).
+ * @param out filled by vkattn_plan_init(); receives the plan; must not be NULL.
+ * @return VKATTN_INVALID_ARGUMENT for a malformed desc; VKATTN_UNSUPPORTED when no kernel
+ *         can run it (e.g. a forced kernel that does not apply).
+ */
+vkattn_status vkattn_plan_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
+                                    int want_probs, vkattn_plan* out);
+
+/**
+ * Timing and plan of the last successful vkattn_attention() on `ctx`
+ * (vkattn::Context::last_call_stats). A failed call resets them.
+ * @param out filled by vkattn_call_stats_init(); must not be NULL.
+ */
+vkattn_status vkattn_last_call_stats(const vkattn_context* ctx, vkattn_call_stats* out);
 
 /** Sets `desc` to the defaults documented on ::vkattn_kv_cache_desc; sizes are zero. Does
  *  nothing when `desc` is NULL. */

@@ -33,6 +33,11 @@ using vkattn::ErrorCode;
 // literal when storing the message itself ran out of memory.
 thread_local std::string t_message;
 thread_local const char* t_text = "";
+// The reasons handed out by vkattn_plan_attention and vkattn_last_call_stats (vkattn.h: valid
+// until the same function runs again on this thread). Per thread, so that threads sharing a
+// context never overwrite each other's.
+thread_local std::string t_plan_reason;
+thread_local std::string t_stats_reason;
 
 void set_message(const char* text) noexcept {
   try {
@@ -217,6 +222,25 @@ T defaults_with_size() {
   return value;
 }
 
+vkattn_kernel from_kernel(vkattn::Kernel k) noexcept {
+  switch (k) {
+    case vkattn::Kernel::automatic: return VKATTN_KERNEL_AUTO;
+    case vkattn::Kernel::three_pass: return VKATTN_KERNEL_THREE_PASS;
+    case vkattn::Kernel::flash: return VKATTN_KERNEL_FLASH;
+    case vkattn::Kernel::split_kv: return VKATTN_KERNEL_SPLIT_KV;
+  }
+  return VKATTN_KERNEL_AUTO;
+}
+
+// Fills `out` from `plan`; the reason is copied into `storage` (thread-local, see above).
+void to_c_plan(const vkattn::Plan& plan, std::string& storage, vkattn_plan& out) {
+  storage = plan.reason;
+  out.kernel = from_kernel(plan.kernel);
+  out.reason = storage.c_str();
+  out.rows_per_chunk = plan.rows_per_chunk;
+  out.workspace_bytes = plan.workspace_bytes;
+}
+
 }  // namespace
 
 extern "C" {
@@ -309,6 +333,47 @@ vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc*
     out.probs = to_span(outputs->probs, outputs->probs_count, "probs", "probs_count");
 
     ctx->context.attention(to_desc(*desc), in, out);
+  });
+}
+
+void vkattn_plan_init(vkattn_plan* plan) {
+  if (plan == nullptr) return;
+  *plan = defaults_with_size<vkattn_plan>();
+  plan->kernel = VKATTN_KERNEL_AUTO;
+  plan->reason = "";
+}
+
+void vkattn_call_stats_init(vkattn_call_stats* stats) {
+  if (stats == nullptr) return;
+  *stats = defaults_with_size<vkattn_call_stats>();
+  stats->gpu_seconds = -1.0;
+  vkattn_plan_init(&stats->plan);
+}
+
+vkattn_status vkattn_plan_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
+                                    int want_probs, vkattn_plan* out) {
+  return guarded([&] {
+    require(ctx, "ctx");
+    require(desc, "desc");
+    require(out, "out");
+    require_size(*out, "out");
+    const vkattn::Plan plan = ctx->context.plan(to_desc(*desc), want_probs != 0);
+    to_c_plan(plan, t_plan_reason, *out);
+  });
+}
+
+vkattn_status vkattn_last_call_stats(const vkattn_context* ctx, vkattn_call_stats* out) {
+  return guarded([&] {
+    require(ctx, "ctx");
+    require(out, "out");
+    require_size(*out, "out");
+    require_size(out->plan, "out->plan");
+    const vkattn::CallStats stats = ctx->context.last_call_stats();
+    out->host_seconds = stats.host_seconds;
+    out->gpu_seconds = stats.gpu_seconds.value_or(-1.0);
+    to_c_plan(stats.plan, t_stats_reason, out->plan);
+    // No call yet: C++ leaves the default-constructed Plan; C says so with AUTO.
+    if (stats.plan.reason.empty()) out->plan.kernel = VKATTN_KERNEL_AUTO;
   });
 }
 
