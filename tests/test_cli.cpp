@@ -47,6 +47,19 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
+// `run` over q.npy, k.npy and v.npy of `dir`, writing its o.npy.
+std::vector<std::string> run_args(const TempDir& dir) {
+  return {"run",
+          "--q",
+          dir.file("q.npy"),
+          "--k",
+          dir.file("k.npy"),
+          "--v",
+          dir.file("v.npy"),
+          "--out",
+          dir.file("o.npy")};
+}
+
 // Runs the command with stdout and stderr captured in files outside `dir`'s listing.
 Result run_cli(const std::vector<std::string>& args) {
   static TempDir capture_dir;
@@ -175,15 +188,7 @@ void check_scenario(const Scenario& s, const std::vector<std::string>& backend_a
   save_qkv("q.npy", q, qs);
   save_qkv("k.npy", k, ks);
   save_qkv("v.npy", v, vs);
-  std::vector<std::string> args{"run",
-                                "--q",
-                                dir.file("q.npy"),
-                                "--k",
-                                dir.file("k.npy"),
-                                "--v",
-                                dir.file("v.npy"),
-                                "--out",
-                                dir.file("o.npy")};
+  std::vector<std::string> args = run_args(dir);
   if (s.blhd) args.insert(args.end(), {"--layout", "blhd"});
   args.insert(args.end(), s.args.begin(), s.args.end());
 
@@ -398,17 +403,8 @@ TEST(CliRun, WritesNumpyIdenticalFiles) {
   const HostTensor q = random_tensor(DType::f32, 1 * 2 * 3 * 4, 7);
   for (const char* name : {"q.npy", "k.npy", "v.npy"})
     save(dir.file(name), npy::Type::f32, {1, 2, 3, 4}, q.data());
-  const std::vector<std::string> args{"run",
-                                      "--q",
-                                      dir.file("q.npy"),
-                                      "--k",
-                                      dir.file("k.npy"),
-                                      "--v",
-                                      dir.file("v.npy"),
-                                      "--out",
-                                      dir.file("o.npy"),
-                                      "--backend",
-                                      "cpu"};
+  std::vector<std::string> args = run_args(dir);
+  args.insert(args.end(), {"--backend", "cpu"});
   const Result r = run_cli(args);
   ASSERT_EQ(r.code, 0) << describe(args, r);
   const std::string bytes = slurp(dir.file("o.npy"));
@@ -420,6 +416,55 @@ TEST(CliRun, WritesNumpyIdenticalFiles) {
             std::string(128 - header.size() - 1, ' ') + "\n");
   EXPECT_EQ(bytes.size(), 128u + 24 * 4);
   EXPECT_EQ(dir.listing(), (std::set<std::string>{"q.npy", "k.npy", "v.npy", "o.npy"}));
+}
+
+// --stats: the plan line is the plan the library makes for the call, the time line is there
+// (with device time exactly where the backend has timestamps), and the output is unchanged.
+void expect_stats(const std::vector<std::string>& backend, const Options& options) {
+  TempDir dir;
+  const HostTensor q = random_tensor(DType::f32, 2 * 4 * 5 * 8, 3);
+  const HostTensor kv = random_tensor(DType::f32, 2 * 2 * 9 * 8, 4);
+  save(dir.file("q.npy"), npy::Type::f32, {2, 4, 5, 8}, q.data());
+  save(dir.file("k.npy"), npy::Type::f32, {2, 2, 9, 8}, kv.data());
+  save(dir.file("v.npy"), npy::Type::f32, {2, 2, 9, 8}, kv.data());
+  std::vector<std::string> args = run_args(dir);
+  args.push_back("--stats");
+  args.insert(args.end(), backend.begin(), backend.end());
+  const Result r = run_cli(args);
+  ASSERT_EQ(r.code, 0) << describe(args, r);
+  EXPECT_EQ(r.err, "") << describe(args, r);
+
+  AttentionDesc desc;
+  desc.batch = 2;
+  desc.heads_q = 4;
+  desc.heads_kv = 2;
+  desc.len_q = 5;
+  desc.len_kv = 9;
+  desc.head_dim = 8;
+  const Context ctx = Context::create(options);
+  const std::string plan = "plan:    " + ctx.plan(desc).reason + "\n";
+  EXPECT_NE(r.out.find(plan), std::string::npos) << "expected " << plan << describe(args, r);
+  EXPECT_NE(r.out.find("device:  "), std::string::npos) << describe(args, r);
+  EXPECT_NE(r.out.find("time:    "), std::string::npos) << describe(args, r);
+  EXPECT_EQ(r.out.find("ms on the device") != std::string::npos, ctx.device().timestamps)
+      << describe(args, r);
+  const std::string out = slurp(dir.file("o.npy"));
+  EXPECT_EQ(out.size(), 128u + 2 * 4 * 5 * 8 * 4);  // written as without --stats
+}
+
+TEST(CliRun, StatsNameThePlanOnCpu) {
+  Options cpu;
+  cpu.backend = Backend::cpu;
+  expect_stats({"--backend", "cpu"}, cpu);
+}
+
+TEST(CliRun, StatsNameThePlanOnVulkan) {
+  if (!has_vulkan()) {
+    if (no_vulkan_allowed()) GTEST_SKIP() << "no Vulkan device (VKATTN_TESTS_ALLOW_NO_VULKAN=1)";
+    FAIL()
+        << "no Vulkan device (set VKATTN_TESTS_ALLOW_NO_VULKAN=1 to skip Vulkan tests explicitly)";
+  }
+  expect_stats({"--backend", "vulkan", "--validation"}, vulkan_test_options());
 }
 
 // A directory of valid inputs (B=2, Hq=4, Hkv=2, Lq=5, Lkv=7, D=8) and helpers to break them.

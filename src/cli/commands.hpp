@@ -41,6 +41,7 @@ struct RunArgs {
   std::optional<std::string> softcap;
   std::optional<std::string> lse_out;
   std::optional<std::string> probs_out;
+  bool stats = false;  // print the device, the plan the call ran and its time on stdout
 };
 
 [[nodiscard]] int info_command(const InfoArgs& args);

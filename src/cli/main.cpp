@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
                   "write the row log-sum-exp, float32 [B, Hq, Lq]", "FILE");
     optional_text(run_cmd, "--probs-out", run.probs_out,
                   "write the probabilities, float32 [B, Hq, Lq, Lkv]", "FILE");
+    run_cmd->add_flag("--stats", run.stats,
+                      "after the call, print the device, the plan it ran and its time");
     device_options(run_cmd, run.device, true);
     run_cmd->footer(kRunFooter);
 

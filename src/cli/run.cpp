@@ -2,6 +2,7 @@
 // `vkattn run`: .npy files in, one attention call, .npy files out. Outputs are staged as
 // temporary files before the call (so an unwritable path fails before any work) and renamed
 // into place only after every output is written, so a failure leaves no output behind.
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -92,6 +93,28 @@ void commit_all(std::vector<StagedFile>& files) {
   }
 }
 
+// What ran and how long it took, in the demo's "label:  value" lines. One call is all `run`
+// makes, so its time includes pipeline compilation (on llvmpipe partly at the first dispatch,
+// inside the device time) and allocations.
+void print_stats(const Context& ctx) {
+  const DeviceInfo& dev = ctx.device();
+  const CallStats stats = ctx.last_call_stats();
+  if (dev.backend == Backend::vulkan)
+    std::printf("device:  [%u] %s\n", dev.index, dev.name.c_str());
+  else
+    std::printf("device:  the CPU backend (%s, %u threads)\n", dev.name.c_str(), dev.threads);
+  std::printf("plan:    %s\n", stats.plan.reason.c_str());
+  // A first call: not a benchmark (vkattn_bench is), and the line says so.
+  if (stats.gpu_seconds)
+    std::printf(
+        "time:    %.3f ms host, %.3f ms on the device (a first call: kernel compilation "
+        "and allocations included)\n",
+        stats.host_seconds * 1e3, *stats.gpu_seconds * 1e3);
+  else
+    std::printf("time:    %.3f ms host (a first call: allocations included)\n",
+                stats.host_seconds * 1e3);
+}
+
 }  // namespace
 
 int run_command(const RunArgs& args) {
@@ -138,6 +161,7 @@ int run_command(const RunArgs& args) {
   files.reserve(pending.size());
   for (auto& p : pending) files.push_back(std::move(p.file));
   commit_all(files);
+  if (args.stats) print_stats(ctx);
   return kExitOk;
 }
 
