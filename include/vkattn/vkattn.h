@@ -298,7 +298,7 @@ void vkattn_call_stats_init(vkattn_call_stats* stats);
  * @return VKATTN_INVALID_ARGUMENT for a malformed desc; VKATTN_UNSUPPORTED when no kernel
  *         can run it (e.g. a forced kernel that does not apply).
  */
-vkattn_status vkattn_plan_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
+vkattn_status vkattn_plan_attention(const vkattn_context* ctx, const vkattn_attention_desc* desc,
                                     int want_probs, vkattn_plan* out);
 
 /**

@@ -350,7 +350,7 @@ void vkattn_call_stats_init(vkattn_call_stats* stats) {
   vkattn_plan_init(&stats->plan);
 }
 
-vkattn_status vkattn_plan_attention(vkattn_context* ctx, const vkattn_attention_desc* desc,
+vkattn_status vkattn_plan_attention(const vkattn_context* ctx, const vkattn_attention_desc* desc,
                                     int want_probs, vkattn_plan* out) {
   return guarded([&] {
     require(ctx, "ctx");
