@@ -104,7 +104,7 @@ typedef struct vkattn_plan {
    *  ..."). Owned by the library; valid until the function that filled it is called again on
    *  the same thread. Never NULL once filled ("" before a context's first call). */
   const char* reason;
-  int64_t rows_per_chunk;   /**< Query rows per chunk (three-pass); 0 otherwise. */
+  int64_t rows_per_chunk;   /**< Query rows per chunk (three-pass). */
   uint64_t workspace_bytes; /**< Device workspace the plan allocates. */
 } vkattn_plan;
 
