@@ -322,7 +322,11 @@ vkattn_status vkattn_attention(vkattn_context* ctx, const vkattn_attention_desc*
     in.v = to_view<vkattn::TensorView>(inputs->v, "v");
     if (inputs->mask != nullptr) in.mask = to_view<vkattn::TensorView>(*inputs->mask, "mask");
     in.kv_lens = to_span(inputs->kv_lens, inputs->kv_lens_count, "kv_lens", "kv_lens_count");
-    if (covers(inputs->struct_size, offsetof(vkattn_inputs, kv_cache), sizeof(inputs->kv_cache)) &&
+    // The size of the pointer member itself is meant (clang-tidy flags any sizeof of a pointer
+    // to a struct).
+    const std::size_t kv_cache_size =
+        sizeof(inputs->kv_cache);  // NOLINT(bugprone-sizeof-expression)
+    if (covers(inputs->struct_size, offsetof(vkattn_inputs, kv_cache), kv_cache_size) &&
         inputs->kv_cache != nullptr) {
       in.kv_cache = &inputs->kv_cache->cache;
     }
