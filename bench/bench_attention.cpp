@@ -18,11 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.hpp"
 #include "vkattn/vkattn.hpp"
 
 namespace {
 
 using vkattn::AttentionDesc;
+using vkattn::detail::float_to_half;
+using vkattn::detail::half_to_float;
 
 struct Shape {
   const char* set;
@@ -37,17 +40,18 @@ struct Shape {
 // views the output is verified against hold exactly the cache's numbers.
 std::vector<float> as_cached(std::vector<float> values, const Shape& s) {
   if (s.cached && s.cache_dtype == vkattn::DType::f16)
-    for (float& x : values) x = static_cast<float>(static_cast<_Float16>(x));
+    for (float& x : values) x = half_to_float(float_to_half(x));
   return values;
 }
 
-// Inputs as stored: f32 values, or the same values rounded to f16 (_Float16, a GCC/Clang
-// extension on x86-64 and AArch64).
+// Inputs as stored: f32 values, or the same values rounded to f16 (binary16 bits, through the
+// library's own conversion).
 struct Storage {
   std::vector<float> f32;
-  std::vector<_Float16> f16;
+  std::vector<std::uint16_t> f16;
   Storage(std::vector<float> values, vkattn::DType dtype) : f32(std::move(values)) {
-    if (dtype == vkattn::DType::f16) f16.assign(f32.begin(), f32.end());
+    if (dtype == vkattn::DType::f16)
+      for (float x : f32) f16.push_back(float_to_half(x));
   }
   [[nodiscard]] const void* data() const {
     return f16.empty() ? static_cast<const void*>(f32.data()) : f16.data();
@@ -77,7 +81,7 @@ double visible_fraction(const Shape& s) {
 struct Output {
   vkattn::DType dtype;
   std::vector<float> f32;
-  std::vector<_Float16> f16;
+  std::vector<std::uint16_t> f16;  // binary16 bits
   Output(std::size_t n, vkattn::DType type) : dtype(type) {
     if (type == vkattn::DType::f16) {
       f16.resize(n);
@@ -89,7 +93,11 @@ struct Output {
     return f16.empty() ? static_cast<void*>(f32.data()) : static_cast<void*>(f16.data());
   }
   [[nodiscard]] std::vector<float> values() const {
-    return f16.empty() ? f32 : std::vector<float>(f16.begin(), f16.end());
+    if (f16.empty()) return f32;
+    std::vector<float> widened;
+    widened.reserve(f16.size());
+    for (std::uint16_t h : f16) widened.push_back(half_to_float(h));
+    return widened;
   }
   [[nodiscard]] vkattn::MutableTensorView view(const vkattn::Dims4& shape) {
     return vkattn::MutableTensorView::bhld(data(), dtype, shape[0], shape[1], shape[2], shape[3]);

@@ -547,7 +547,7 @@ TEST(Fallback, HalfPrecisionDecode) {
 TEST(FallbackKernels, WidenEveryHalfAndBfloat16Pattern) {
   std::vector<const FallbackKernels*> builds{&detail::fallback_kernels_generic()};
   if (const FallbackKernels* avx2 = detail::fallback_kernels_avx2();
-      avx2 != nullptr && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
+      avx2 != nullptr && detail::cpu_runs_avx2_kernels())
     builds.push_back(avx2);
   std::vector<std::uint16_t> bits(1u << 16);
   for (std::size_t e = 0; e < bits.size(); ++e) bits[e] = static_cast<std::uint16_t>(e);

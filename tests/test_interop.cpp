@@ -304,7 +304,7 @@ void expect_error(F&& f, ErrorCode code, const std::string& part) {
 
 TEST_F(Interop, AdoptRejectsUnusableHandlesAndOptions) {
   const ExternalVulkan good = app().external();
-  const auto adopt_with = [](ExternalVulkan e, Options o = {}) {
+  const auto adopt_with = [](ExternalVulkan e, const Options& o = {}) {
     return [e, o] { (void)Context::adopt(e, o); };
   };
   ExternalVulkan e = good;
@@ -404,8 +404,11 @@ TEST_F(Interop, RecordRejectsUnsupportedContextsAndKernels) {
                ErrorCode::unsupported, "kernel flash cannot be recorded: head_dim=80");
   Context moved = adopt();
   Context taker = std::move(moved);
-  expect_error([&] { (void)record_attention(moved, *cmd, rc.desc(), rc.inputs(), rc.outputs()); },
-               ErrorCode::invalid_argument, "moved from");
+  // Using the moved-from Context is the point: it must say so, not crash.
+  Context& moved_from = moved;  // NOLINT(bugprone-use-after-move)
+  expect_error(
+      [&] { (void)record_attention(moved_from, *cmd, rc.desc(), rc.inputs(), rc.outputs()); },
+      ErrorCode::invalid_argument, "moved from");
   cmd.end();
 }
 

@@ -26,6 +26,10 @@
 #include "cpu/fallback_kernels.hpp"
 #include "cpu/thread_pool.hpp"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 namespace vkattn::detail {
 namespace {
 
@@ -46,14 +50,9 @@ i64 round_up(i64 v, i64 m) noexcept { return (v + m - 1) / m * m; }
 i64 ceil_div(i64 a, i64 b) noexcept { return (a + b - 1) / b; }
 
 const FallbackKernels& pick_kernels(CpuIsa isa) noexcept {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (isa == CpuIsa::automatic && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+  if (isa == CpuIsa::automatic && cpu_runs_avx2_kernels()) {
     if (const FallbackKernels* k = fallback_kernels_avx2()) return *k;
   }
-#else
-  (void)isa;
-#endif
   return fallback_kernels_generic();
 }
 
@@ -529,6 +528,18 @@ void run_in_waves(const Tiling& t, Runner& runner, ThreadPool& pool, std::vector
 }
 
 }  // namespace
+
+bool cpu_runs_avx2_kernels() noexcept {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  // F16C read from CPUID leaf 1 (ECX bit 29): Clang before 15 has no "f16c" for
+  // __builtin_cpu_supports. The avx2 test also checks that the OS saves YMM state.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+  return f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
 
 struct CpuFallback::State {
   State(unsigned threads, CpuIsa isa, std::size_t pack_cap)

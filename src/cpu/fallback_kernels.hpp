@@ -67,5 +67,7 @@ struct FallbackKernels {
 [[nodiscard]] const FallbackKernels& fallback_kernels_generic() noexcept;
 // nullptr when the build has no AVX2 variant (not x86-64 GCC/Clang).
 [[nodiscard]] const FallbackKernels* fallback_kernels_avx2() noexcept;
+// The running CPU has what the AVX2 build uses: AVX2, FMA and F16C.
+[[nodiscard]] bool cpu_runs_avx2_kernels() noexcept;
 
 }  // namespace vkattn::detail
