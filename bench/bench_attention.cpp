@@ -50,8 +50,9 @@ struct Storage {
   std::vector<float> f32;
   std::vector<std::uint16_t> f16;
   Storage(std::vector<float> values, vkattn::DType dtype) : f32(std::move(values)) {
-    if (dtype == vkattn::DType::f16)
-      for (float x : f32) f16.push_back(float_to_half(x));
+    if (dtype != vkattn::DType::f16) return;
+    f16.reserve(f32.size());
+    for (float x : f32) f16.push_back(float_to_half(x));
   }
   [[nodiscard]] const void* data() const {
     return f16.empty() ? static_cast<const void*>(f32.data()) : f16.data();
