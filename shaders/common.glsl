@@ -59,15 +59,20 @@ ivec2 visible_keys(uint i, uint kv_len) {
   return lo < hi ? ivec2(lo, hi) : ivec2(int(kv_len), 0);
 }
 
-// This workgroup's share of the keys [lo, hi) when the dispatch slices them (split-KV:
-// gl_NumWorkGroups.z slices, this one gl_WorkGroupID.z): whole steps of `step` keys each, so
-// that every slice starts where a block of the kernel's key loop would.
-ivec2 key_slice(int lo, int hi, int step) {
-  if (gl_NumWorkGroups.z <= 1u || hi <= lo) return ivec2(lo, hi);
+// Slice `slice` of `slices` of the keys [lo, hi) when a dispatch cuts them (split-KV): whole
+// steps of `step` keys each, so that every slice starts where a block of the kernel's key
+// loop would.
+ivec2 key_slice_of(int lo, int hi, int step, uint slice, uint slices) {
+  if (slices <= 1u || hi <= lo) return ivec2(lo, hi);
   const int steps = (hi - lo + step - 1) / step;
-  const int per_split = (steps + int(gl_NumWorkGroups.z) - 1) / int(gl_NumWorkGroups.z);
-  const int begin = lo + int(gl_WorkGroupID.z) * per_split * step;
+  const int per_split = (steps + int(slices) - 1) / int(slices);
+  const int begin = lo + int(slice) * per_split * step;
   return ivec2(begin, min(hi, begin + per_split * step));
+}
+
+// This workgroup's slice: gl_NumWorkGroups.z slices, this one gl_WorkGroupID.z.
+ivec2 key_slice(int lo, int hi, int step) {
+  return key_slice_of(lo, hi, step, gl_WorkGroupID.z, gl_NumWorkGroups.z);
 }
 
 // Logit softcap, applied to scale·q·k before any mask.

@@ -222,10 +222,12 @@ int lanes_max(int v) {
   return v;
 }
 
-void main() {
+// One tile (work_queue.glsl): a block of ROW_LANES·ROWS query rows (tile.x) of one batch and
+// KV head (tile.y) over key slice tile.z of `slices`.
+void attend(uvec3 tile, uint slices) {
   const uint group = p.heads_q / p.heads_kv;
   const uint n_rows = group * p.len_q;
-  const uint bkv = gl_WorkGroupID.y;
+  const uint bkv = tile.y;
   const uint b = bkv / p.heads_kv;
   const uint kv_head = bkv % p.heads_kv;
   const uint kv_len = (p.flags & VKATTN_FLAG_KV_LENS) != 0u ? uint(kv_lens[b]) : p.len_kv;
@@ -256,7 +258,7 @@ void main() {
   // know it per lane at compile time, so shuffles indexed by it stay constant-index.
   const uint dim_lane = SHUFFLE_LOADS ? lane / SHARE : 0u;
   const uint share_base = dim_lane * SHARE;
-  const uint base = gl_WorkGroupID.x * ROW_LANES * ROWS + gl_LocalInvocationIndex % ROW_LANES;
+  const uint base = tile.x * ROW_LANES * ROWS + gl_LocalInvocationIndex % ROW_LANES;
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     const uint row = base + r * ROW_LANES;
     row_ok[r] = row < n_rows;
@@ -291,7 +293,7 @@ void main() {
     lo = s_lo_min;
     hi = s_hi_max;
   }
-  const ivec2 slice = key_slice(lo, hi, int(KEY_BLOCK));  // split-KV: this workgroup's keys
+  const ivec2 slice = key_slice_of(lo, hi, int(KEY_BLOCK), tile.z, slices);  // split-KV
   lo = slice.x;
   hi = slice.y;
 
@@ -389,7 +391,7 @@ void main() {
 
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     if (!row_ok[r]) continue;
-    const uint out_row = gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
+    const uint out_row = tile.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
     // A row that saw no key: output 0 and LSE -inf (never NaN).
     const float inv = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
     [[unroll]] for (uint d0 = 0u; d0 < DV; d0 += CHUNK_ALL)
@@ -398,3 +400,6 @@ void main() {
     if (dim_lane == 0u) lse_data[out_row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
   }
 }
+
+
+#include "work_queue.glsl"

@@ -127,10 +127,12 @@ float lanes_sum(float v) {
     }                                                                  \
   }
 
-void main() {
+// One tile (work_queue.glsl): the ROWS rows of row block tile.x of one batch and KV head
+// (tile.y) over key slice tile.z of `slices`.
+void attend(uvec3 tile, uint slices) {
   const uint group = p.heads_q / p.heads_kv;
   const uint n_rows = group * p.len_q;
-  const uint bkv = gl_WorkGroupID.y;
+  const uint bkv = tile.y;
   const uint b = bkv / p.heads_kv;
   const uint kv_head = bkv % p.heads_kv;
   const uint kv_len = (p.flags & VKATTN_FLAG_KV_LENS) != 0u ? uint(kv_lens[b]) : p.len_kv;
@@ -149,7 +151,7 @@ void main() {
   int lo = int(kv_len);    // every key some row sees: [lo, hi)
   int hi = 0;
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-    const uint row = gl_WorkGroupID.x * ROWS + r;
+    const uint row = tile.x * ROWS + r;
     row_ok[r] = row < n_rows;
     const uint g = row_ok[r] ? row / p.len_q : 0u;
     row_i[r] = row_ok[r] ? row % p.len_q : 0u;
@@ -171,7 +173,7 @@ void main() {
     lo = min(lo, keys.x);
     hi = max(hi, keys.y);
   }
-  const ivec2 slice = key_slice(lo, hi, int(SG));  // split-KV: this workgroup's keys
+  const ivec2 slice = key_slice_of(lo, hi, int(SG), tile.z, slices);  // split-KV
   lo = slice.x;
   hi = slice.y;
 
@@ -240,7 +242,7 @@ void main() {
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     const float sum = lanes_sum(l[r]);
     if (!row_ok[r]) continue;
-    const uint out_row = gl_WorkGroupID.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
+    const uint out_row = tile.z * rows_total + (b * p.heads_q + row_h[r]) * p.len_q + row_i[r];
     // A row that saw no key: output 0 and LSE -inf (never NaN).
     const float inv = sum > 0.0 ? 1.0 / sum : 0.0;
     [[unroll]] for (uint c = 0u; c < V_TEXELS; ++c)
@@ -249,3 +251,5 @@ void main() {
     if (lane == 0u) lse_data[out_row] = sum > 0.0 ? m[r] + log(sum) : NEG_INF;
   }
 }
+
+#include "work_queue.glsl"

@@ -20,6 +20,7 @@ using uint = std::uint32_t;
 #define VKATTN_SPEC_HEAD_DIM_V 6      // padded value head dim for kernels that keep rows in registers
 #define VKATTN_SPEC_FEATURES 7        // VKATTN_FEATURE_* bits compiled into a pipeline
 #define VKATTN_SPEC_DIM_SPLIT 8       // lane groups that split one query row's head dim
+#define VKATTN_SPEC_WORK_QUEUE 9      // workgroups take their tiles from an atomic counter
 
 // Specialization bits of VKATTN_SPEC_FEATURES: per-score work a pipeline includes. Compiled
 // in or out rather than branched on, because CPU drivers execute both sides of every branch.
@@ -60,10 +61,15 @@ struct AttentionParams {
   uint mask_stride_q;
   uint mask_stride_k;
   uint kv_stride;  // rows between (batch, KV head) slices of K/V: len_kv, or a KV cache's capacity
+  // Work queue (VKATTN_SPEC_WORK_QUEUE): the tile grid (row blocks x batch*heads_kv x key
+  // slices) is numbered x fastest, and each workgroup takes at most queue_take tiles.
+  uint grid_x;
+  uint grid_z;
+  uint queue_take;
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(AttentionParams) == 84, "push constants must stay 32-bit scalars");
+static_assert(sizeof(AttentionParams) == 96, "push constants must stay 32-bit scalars");
 }  // namespace vkattn::gpu
 #endif
 

@@ -220,6 +220,35 @@ TEST_F(VulkanTest, HalfCallsThroughStorageBuffers) {
   vulkan::set_force_storage_buffers(false);
 }
 
+// CPU drivers run flash_attn.comp from a work queue: workgroups take tiles (row block, KV
+// head, key slice) in whatever order they come. Here each workgroup may take only 1 or 3, so
+// most stop at that cap while others take the rest: GQA rows with causal bounds over row
+// blocks and heads, and key slices merged by split-KV.
+TEST_F(VulkanTest, WorkQueueWorkgroupsStopAtTheirCap) {
+  if (ctx_ == nullptr) return;
+  Case prefill = shape(2, 8, 2, 37, 91, 64, 64, 51);
+  prefill.causal = Causal::bottom_right;
+  const Case slices = shape(1, 1, 1, 20, 600, 64, 64, 52);
+  const bool cpu_driver = ctx_->device().type == "cpu";
+  for (const std::uint32_t take : {1u, 3u}) {
+    vulkan::set_work_queue_take(take);
+    for (const auto& [c, kernel] :
+         {std::pair{prefill, Kernel::flash}, {slices, Kernel::split_kv}}) {
+      SCOPED_TRACE(std::to_string(take) + " " + to_string(kernel));
+      const Outcome r = run_case(*shared_context(kernel), c);
+      expect_ok(c, r, kernel);
+      EXPECT_EQ(r.plan.reason.find("from a queue") != std::string::npos, cpu_driver)
+          << r.plan.reason;
+    }
+  }
+  vulkan::set_work_queue_take(0);
+  if (cpu_driver) {
+    // The second case's tiles are key slices.
+    const Plan plan = shared_context(Kernel::split_kv)->plan(desc_of(slices));
+    EXPECT_NE(plan.reason.find("key slices to fill"), std::string::npos) << plan.reason;
+  }
+}
+
 TEST_F(VulkanTest, PlannerPicksSplitKvForDecodeAndFlashForPrefill) {
   if (ctx_ == nullptr) return;
   AttentionDesc decode;

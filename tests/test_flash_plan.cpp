@@ -135,5 +135,51 @@ TEST(FlashPlanGpu, CpuDevicesKeepTheShuffleKernels) {
   EXPECT_TRUE(s.shuffle_loads);
 }
 
+// On CPU drivers flash_attn.comp's workgroups take tiles from a queue (llvmpipe hands each
+// thread its share of workgroups up front). Every tile must be taken: the workgroups can take
+// 4 times the tiles (or there is one per tile). No workgroup may pass llvmpipe's 65,535 loop
+// iterations: the key blocks of its tiles plus one per tile taken, the longest slice each.
+TEST(FlashPlanCpu, WorkQueueTakesEveryTileWithinTheLoopBudget) {
+  auto dev = fake_device({"llvmpipe", 8, 8, 32 * 1024, 1024});
+  dev->info.type = "cpu";
+  dev->loop_limited = true;
+  const std::vector<detail::Problem> problems = {
+      problem(32, 8, 512, 512, 128, 128),  problem(32, 8, 4096, 4096, 128, 128),
+      problem(8, 8, 300, 300, 80, 80),     problem(1, 1, 64, 1 << 20, 16, 16),
+      problem(4, 4, 2000, 500000, 32, 32), problem(1, 1, 20, 600, 64, 64),
+      problem(2, 2, 1, 1, 8, 8),           problem(32, 8, 1, 8192, 128, 128),
+  };
+  for (const detail::Problem& p : problems) {
+    for (const bool split : {false, true}) {
+      const FlashShape s = plan_flash(p, *dev, split);
+      const std::string where = "Hq=" + std::to_string(p.heads_q) +
+                                " Lq=" + std::to_string(p.len_q) +
+                                " Lkv=" + std::to_string(p.len_kv) +
+                                " split=" + std::to_string(split) + ": " + s.why_splits;
+      const std::uint64_t rows = static_cast<std::uint64_t>(p.group() * p.len_q);
+      const std::uint64_t tiles = (rows + rows_per_workgroup(s) - 1) / rows_per_workgroup(s) *
+                                  static_cast<std::uint64_t>(p.batch * p.heads_kv) * s.splits;
+      const std::uint64_t key_blocks =
+          (static_cast<std::uint64_t>(p.len_kv) + s.key_block - 1) / s.key_block;
+      const std::uint64_t slice_blocks = (key_blocks + s.splits - 1) / s.splits;
+      EXPECT_EQ(s.work_queue, tiles > 1) << where;
+      if (!s.work_queue) continue;
+      EXPECT_GE(s.queue_take, 1u) << where;
+      EXPECT_LE(s.queue_take * (slice_blocks + 1) + 1, 65535u) << where;
+      EXPECT_LE(s.queue_groups, tiles) << where;
+      EXPECT_TRUE(s.queue_groups == tiles ||
+                  std::uint64_t{s.queue_groups} * s.queue_take >= 4 * tiles)
+          << where;
+      EXPECT_GE(s.queue_groups, std::min<std::uint64_t>(tiles, 64)) << where;
+    }
+  }
+  // GPUs schedule workgroups as they free up: no queue there.
+  for (const Gpu& gpu : kGpus) {
+    EXPECT_FALSE(
+        plan_flash(problem(32, 8, 512, 512, 128, 128), *fake_device(gpu), false).work_queue)
+        << gpu.name;
+  }
+}
+
 }  // namespace
 }  // namespace vkattn::vulkan

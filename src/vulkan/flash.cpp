@@ -23,6 +23,7 @@ constexpr std::uint64_t kLoopBudget = 60000;
 
 std::atomic<bool> g_force_tiled{false};
 std::atomic<bool> g_force_storage_buffers{false};
+std::atomic<std::uint32_t> g_work_queue_take{0};
 
 // flash_tiled.comp's shape, or false when one tile of 8 keys does not fit the device's shared
 // memory. Chosen from a sweep on an H200 (docs/performance.md, "NVIDIA H200"):
@@ -91,6 +92,7 @@ bool use_half_kv(FlashShape& s, DType type, bool half_texels) noexcept {
 
 void set_force_tiled(bool on) noexcept { g_force_tiled.store(on); }
 void set_force_storage_buffers(bool on) noexcept { g_force_storage_buffers.store(on); }
+void set_work_queue_take(std::uint32_t tiles) noexcept { g_work_queue_take.store(tiles); }
 
 std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
   if (s.tiled) return s.wg / s.tpr * s.rows;
@@ -212,6 +214,26 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   }
   s.splits = static_cast<std::uint32_t>(splits);
 
+  // llvmpipe splits a dispatch's workgroups evenly between its threads before any runs, so
+  // the thread the host slows down decides the time while the others idle (8-19% of the
+  // cores' time in flash prefill on lavapipe, docs/performance.md). Through a work queue
+  // (shaders/work_queue.glsl) every thread keeps taking tiles until none are left. Each
+  // workgroup's take is bounded by the loop budget (a tile's key blocks and one more), and
+  // there are enough workgroups that every thread's share of them could take 4 times its
+  // share of the tiles.
+  const std::uint64_t tiles = row_blocks * kv_heads * splits;
+  if (cpu_device && s.shuffle_loads && !s.tiled && tiles > 1) {
+    std::uint64_t take =
+        std::max<std::uint64_t>(1, kLoopBudget / (ceil_div(key_blocks, splits) + 1));
+    if (const std::uint32_t cap = g_work_queue_take.load(); cap != 0)
+      take = std::min<std::uint64_t>(take, cap);
+    const std::uint64_t threads = std::max(1u, std::thread::hardware_concurrency());
+    s.work_queue = true;
+    s.queue_take = static_cast<std::uint32_t>(take);
+    s.queue_groups = static_cast<std::uint32_t>(std::min(
+        tiles, std::max(std::max<std::uint64_t>(64, 4 * threads), ceil_div(4 * tiles, take))));
+  }
+
   const auto& count = device.limits.maxComputeWorkGroupCount;
   if (row_blocks > count[0] || kv_heads > count[1] || splits > count[2]) {
     throw Error(ErrorCode::unsupported,
@@ -224,6 +246,7 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     s.partial_lse_bytes = std::uint64_t{s.splits} * rows_total * sizeof(float);
   }
   if (s.decode_kernel) s.why_splits += "; every lane on all rows (decode kernel)";
+  if (s.work_queue) s.why_splits += "; workgroups take tiles from a queue";
   if (s.tiled) {
     s.why_splits += "; shared-memory tiles of " + std::to_string(s.key_block) + " keys, " +
                     std::to_string(s.tpr) + " lanes per row (tiled kernel)";
@@ -262,14 +285,13 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                       const vk::raii::CommandBuffer& cmd, const detail::Problem& p,
                                       const FlashShape& s, const FlashIo& io) {
   const bool split = s.splits > 1;
-  const PipelineRef flash =
-      pipelines.get({flash_shader(s),
-                     7,
-                     SpecValues{s.wg, s.rows, s.key_block, s.tiled ? s.tpr : s.sg, s.dk,
-                                s.shuffle_loads ? 1u : 0u, s.dv, s.features, s.dim_split},
-                     s.texel == 4   ? 0b111u
-                     : s.texel == 1 ? 0b110u
-                                    : 0u});
+  const PipelineRef flash = pipelines.get(
+      {flash_shader(s), 8,
+       SpecValues{s.wg, s.rows, s.key_block, s.tiled ? s.tpr : s.sg, s.dk,
+                  s.shuffle_loads ? 1u : 0u, s.dv, s.features, s.dim_split, s.work_queue ? 1u : 0u},
+       s.texel == 4   ? 0b111u
+       : s.texel == 1 ? 0b110u
+                      : 0u});
   std::array<vk::DescriptorSetLayout, 2> layouts{flash.set_layout, {}};
   PipelineRef combine{};
   if (split) {
@@ -281,21 +303,38 @@ vk::raii::DescriptorSets record_flash(const vk::raii::Device& device,
                                 vk::DescriptorSetAllocateInfo{.descriptorPool = *pool,
                                                               .descriptorSetCount = split ? 2u : 1u,
                                                               .pSetLayouts = layouts.data()});
-  const std::array<Binding, 7> flash_bindings{io.q,
+  const std::array<Binding, 8> flash_bindings{io.q,
                                               io.k,
                                               io.v,
                                               io.mask,
                                               io.kv_lens,
                                               split ? io.partial_o : io.out,
-                                              split ? io.partial_lse : io.lse};
+                                              split ? io.partial_lse : io.lse,
+                                              io.queue};
   write_bindings(device, *sets[0], flash_bindings);
 
-  const gpu::AttentionParams params = base_params(p);
+  gpu::AttentionParams params = base_params(p);
   const auto group = static_cast<std::uint64_t>(p.group());
   const std::uint64_t row_blocks =
       ceil_div(group * static_cast<std::uint64_t>(p.len_q), rows_per_workgroup(s));
-  dispatch(cmd, flash, *sets[0], params, row_blocks,
-           static_cast<std::uint64_t>(p.batch * p.heads_kv), s.splits);
+  if (s.work_queue) {
+    // The counter starts at 0 each time the commands run, after any earlier use of it.
+    memory_barrier(cmd, vk::PipelineStageFlagBits::eComputeShader,
+                   vk::PipelineStageFlagBits::eTransfer,
+                   vk::AccessFlagBits::eShaderRead | vk::AccessFlagBits::eShaderWrite,
+                   vk::AccessFlagBits::eTransferWrite);
+    cmd.fillBuffer(io.queue.buffer, io.queue.offset, sizeof(std::uint32_t), 0);
+    memory_barrier(cmd, vk::PipelineStageFlagBits::eTransfer,
+                   vk::PipelineStageFlagBits::eComputeShader, vk::AccessFlagBits::eTransferWrite,
+                   vk::AccessFlagBits::eShaderRead | vk::AccessFlagBits::eShaderWrite);
+    params.grid_x = static_cast<std::uint32_t>(row_blocks);
+    params.grid_z = s.splits;
+    params.queue_take = s.queue_take;
+    dispatch(cmd, flash, *sets[0], params, s.queue_groups, 1, 1);
+  } else {
+    dispatch(cmd, flash, *sets[0], params, row_blocks,
+             static_cast<std::uint64_t>(p.batch * p.heads_kv), s.splits);
+  }
 
   if (split) {
     const std::array<Binding, 4> combine_bindings{io.partial_o, io.partial_lse, io.out, io.lse};

@@ -35,6 +35,7 @@ enum class Role : std::uint8_t {
   partial_lse,
   probs,
   dummy,
+  queue,  // the fused kernel's work-queue counter
   count
 };
 

@@ -21,7 +21,7 @@ namespace vkattn::vulkan {
 
 // Values of the specialization constants, indexed by the VKATTN_SPEC_* ids. Every id is
 // always provided; a shader ignores the ones it does not declare.
-using SpecValues = std::array<std::uint32_t, 9>;
+using SpecValues = std::array<std::uint32_t, 10>;
 
 struct PipelineKey {
   gpu::ShaderId shader;

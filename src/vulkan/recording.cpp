@@ -180,7 +180,8 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
       o,
       lse,
       bind(r.memory.get(Role::workspace, work_bytes, Access::device), work_bytes),
-      bind(r.memory.get(Role::partial_lse, plse_bytes, Access::device), plse_bytes)};
+      bind(r.memory.get(Role::partial_lse, plse_bytes, Access::device), plse_bytes),
+      bind(r.memory.get(Role::queue, 256, Access::device), 256)};
   r.sets.emplace(vulkan::record_flash(dev.device, r.pool, *r.pipelines, cmd.cmd, p, shape, io));
 }
 

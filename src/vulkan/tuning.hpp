@@ -30,4 +30,9 @@ void set_force_tiled(bool on) noexcept;
 // variants against the reference. Process-wide; off by default.
 void set_force_storage_buffers(bool on) noexcept;
 
+// Test hook: caps the tiles each workgroup of the fused kernel's work queue takes (CPU
+// drivers; 0 restores the planner's cap from the loop budget), so that small problems run
+// workgroups that stop at the cap while others take the rest. Process-wide.
+void set_work_queue_take(std::uint32_t tiles) noexcept;
+
 }  // namespace vkattn::vulkan
