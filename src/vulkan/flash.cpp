@@ -220,7 +220,8 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
   // (shaders/work_queue.glsl) every thread keeps taking tiles until none are left. Each
   // workgroup's take is bounded by the loop budget (a tile's key blocks and one more), and
   // there are enough workgroups that every thread's share of them could take 4 times its
-  // share of the tiles.
+  // share of the tiles (fewer where the device's grid limit says so, but never too few for
+  // every tile; else one workgroup per tile).
   const std::uint64_t tiles = row_blocks * kv_heads * splits;
   if (cpu_device && s.shuffle_loads && !s.tiled && tiles > 1) {
     std::uint64_t take =
@@ -228,10 +229,14 @@ FlashShape plan_flash(const detail::Problem& p, const Device& device, bool split
     if (const std::uint32_t cap = g_work_queue_take.load(); cap != 0)
       take = std::min<std::uint64_t>(take, cap);
     const std::uint64_t threads = std::max(1u, std::thread::hardware_concurrency());
-    s.work_queue = true;
-    s.queue_take = static_cast<std::uint32_t>(take);
-    s.queue_groups = static_cast<std::uint32_t>(std::min(
-        tiles, std::max(std::max<std::uint64_t>(64, 4 * threads), ceil_div(4 * tiles, take))));
+    const std::uint64_t groups = std::min<std::uint64_t>(
+        {tiles, device.limits.maxComputeWorkGroupCount[0],
+         std::max(std::max<std::uint64_t>(64, 4 * threads), ceil_div(4 * tiles, take))});
+    if (groups * take >= tiles) {
+      s.work_queue = true;
+      s.queue_take = static_cast<std::uint32_t>(take);
+      s.queue_groups = static_cast<std::uint32_t>(groups);
+    }
   }
 
   const auto& count = device.limits.maxComputeWorkGroupCount;
