@@ -11,14 +11,16 @@ Not used by the build or the tests. Needs matplotlib (Debian: python3-matplotlib
 """
 import argparse
 import json
+import statistics
 import sys
 
 
 def load_rows(path):
-    """(shape, kernel, host GFLOP/s, GPU GFLOP/s or None) per successful benchmark."""
+    """(shape, kernel, host GFLOP/s, GPU GFLOP/s or None) per successful benchmark: the median
+    of its repetitions (--benchmark_repetitions), and the most repetitions any had."""
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    rows = []
+    runs = {}
     for b in data.get("benchmarks", []):
         if b.get("error_occurred") or b.get("run_type") == "aggregate":
             continue
@@ -28,8 +30,13 @@ def load_rows(path):
             continue
         shape = parts[0] + "\n" + parts[2].replace("_", " ")
         gpu = b.get("gpu_FLOP/s")
-        rows.append((shape, parts[1], b["FLOP/s"] / 1e9, gpu / 1e9 if gpu else None))
-    return data.get("context", {}), rows
+        runs.setdefault((shape, parts[1]), []).append((b["FLOP/s"] / 1e9, gpu / 1e9 if gpu else None))
+    rows = []
+    for (shape, kernel), values in runs.items():
+        gpus = [g for _, g in values if g]
+        rows.append((shape, kernel, statistics.median(h for h, _ in values),
+                     statistics.median(gpus) if len(gpus) == len(values) else None))
+    return data.get("context", {}), rows, max((len(v) for v in runs.values()), default=0)
 
 
 def main():
@@ -39,7 +46,7 @@ def main():
     parser.add_argument("--note", default="", help="line added under the title (machine, load)")
     args = parser.parse_args()
 
-    context, rows = load_rows(args.json)
+    context, rows, repetitions = load_rows(args.json)
     if not rows:
         sys.exit(f"{args.json}: no successful benchmarks with a FLOP/s counter")
 
@@ -87,7 +94,8 @@ def main():
     ax.set_xticks(range(len(shapes)), shapes, fontsize=7)
     title = "vkattn: GFLOP/s per shape and kernel (host end-to-end vs GPU timestamps)"
     subtitle = " | ".join(
-        x for x in (context.get("date", ""), f"{context.get('num_cpus', '?')} CPUs", args.note) if x)
+        x for x in (context.get("date", ""), f"{context.get('num_cpus', '?')} CPUs", args.note,
+                    f"median of {repetitions} repetitions" if repetitions > 1 else "") if x)
     ax.set_title(title + "\n" + subtitle, fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: no overlap
     ax.grid(axis="y", which="both", linewidth=0.3, alpha=0.5)
