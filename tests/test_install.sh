@@ -24,7 +24,8 @@ libdir=$(sed -n 's/^libdir=\${prefix}\///p' "$(find "$prefix" -name vkattn.pc)")
 for f in "$libdir/libvkattn.a" "$libdir/libvkattn.so.0" "$libdir/libvkattn.so" \
          "$libdir/cmake/vkattn/vkattnConfig.cmake" "$libdir/cmake/vkattn/vkattnConfigVersion.cmake" \
          include/vkattn/vkattn.hpp include/vkattn/types.hpp include/vkattn/context.hpp \
-         include/vkattn/error.hpp include/vkattn/vkattn.h include/vkattn/vulkan_interop.hpp; do
+         include/vkattn/error.hpp include/vkattn/vkattn.h include/vkattn/vulkan_interop.hpp \
+         include/vkattn/vkattn_vulkan.h; do
   [ -e "$prefix/$f" ] || fail "missing $f"
 done
 if [ "$expect_cli" = 1 ]; then [ -x "$prefix/bin/vkattn" ] || fail "missing bin/vkattn"; fi
@@ -35,9 +36,10 @@ soname=$(sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p' <<<"$dyn")
 # The loader is dlopen'ed, so neither the library nor its package may depend on Vulkan.
 ! grep -q 'libvulkan' <<<"$dyn" || fail "libvkattn.so links libvulkan"
 ! grep -rq 'Vulkan' "$prefix/$libdir/cmake/vkattn/"vkattnTargets*.cmake || fail "exported targets mention Vulkan"
-# Every C function the header declares is exported (cmake/vkattn.map lists them by name).
+# Every C function the headers declare is exported (cmake/vkattn.map lists them by name).
 exported=$(nm -D --defined-only "$prefix/$libdir/libvkattn.so.0")
-for fn in $(grep -oE '\bvkattn_[a-z0-9_]+\(' "$prefix/include/vkattn/vkattn.h" | tr -d '(' | sort -u); do
+for fn in $(cat "$prefix/include/vkattn/vkattn.h" "$prefix/include/vkattn/vkattn_vulkan.h" |
+            grep -oE '\bvkattn_[a-z0-9_]+\(' | tr -d '(' | sort -u); do
   grep -qE " T $fn(@|\$)" <<<"$exported" || fail "libvkattn.so does not export $fn (add it to cmake/vkattn.map)"
 done
 # Internal namespaces stay local (cmake/vkattn.map lists the public C++ API explicitly).

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Context::adopt and record_attention (include/vkattn/vulkan_interop.hpp,
-// src/vulkan/recording.cpp, adopt_device in src/vulkan/device.cpp): the test plays the
-// application that owns the instance, device, queue, buffers and command buffers; every
-// result is compared with the double-precision reference, with the validation layer on.
+// src/vulkan/recording.cpp, adopt_device in src/vulkan/device.cpp), and their C form
+// (include/vkattn/vkattn_vulkan.h): the test plays the application that owns the instance,
+// device, queue, buffers and command buffers; every result is compared with the
+// double-precision reference, with the validation layer on.
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "attention_case.hpp"
 #include "interop_app.hpp"
 #include "testutil.hpp"
+#include "vkattn/vkattn_vulkan.h"
 
 namespace vkattn::test {
 namespace {
@@ -410,6 +412,159 @@ TEST_F(Interop, RecordRejectsUnsupportedContextsAndKernels) {
       [&] { (void)record_attention(moved_from, *cmd, rc.desc(), rc.inputs(), rc.outputs()); },
       ErrorCode::invalid_argument, "moved from");
   cmd.end();
+}
+
+// The C interop API: the same objects through vkattn_vulkan.h.
+vkattn_external_vulkan c_external(const ExternalVulkan& e) {
+  vkattn_external_vulkan c;
+  vkattn_external_vulkan_init(&c);
+  c.instance = e.instance;
+  c.physical_device = e.physical_device;
+  c.device = e.device;
+  c.queue = e.queue;
+  c.queue_family = e.queue_family;
+  c.api_version = e.api_version;
+  return c;
+}
+
+vkattn_device_tensor c_tensor(const DeviceTensor& t) { return {t.buffer, t.offset}; }
+
+vkattn_device_inputs c_inputs(const RecordedCase& rc) {
+  vkattn_device_inputs in;
+  vkattn_device_inputs_init(&in);
+  in.q = c_tensor(rc.inputs().q);
+  in.k = c_tensor(rc.inputs().k);
+  in.v = c_tensor(rc.inputs().v);
+  return in;
+}
+
+vkattn_device_outputs c_outputs(const RecordedCase& rc) {
+  vkattn_device_outputs out;
+  vkattn_device_outputs_init(&out);
+  out.out = c_tensor(rc.outputs().out);
+  out.lse = c_tensor(rc.outputs().lse);
+  return out;
+}
+
+// The fields of a Case that a recording takes (f32, causal, no masks).
+vkattn_attention_desc c_desc(const Case& c) {
+  vkattn_attention_desc d;
+  vkattn_attention_desc_init(&d);
+  d.batch = c.batch;
+  d.heads_q = c.heads_q;
+  d.heads_kv = c.heads_kv;
+  d.len_q = c.len_q;
+  d.len_kv = c.len_kv;
+  d.head_dim = c.dim;
+  d.head_dim_v = c.dv();
+  d.causal = c.causal == Causal::bottom_right ? VKATTN_CAUSAL_BOTTOM_RIGHT
+             : c.causal == Causal::top_left   ? VKATTN_CAUSAL_TOP_LEFT
+                                              : VKATTN_CAUSAL_NONE;
+  return d;
+}
+
+TEST_F(Interop, CApiAdoptsAndRecordsFlashAndThreePass) {
+  const vkattn_external_vulkan external = c_external(app().external());
+  vkattn_context* ctx = nullptr;
+  ASSERT_EQ(vkattn_context_adopt(&external, nullptr, &ctx), VKATTN_OK)
+      << vkattn_last_error_message();
+  EXPECT_EQ(vkattn_context_backend(ctx), VKATTN_BACKEND_VULKAN);
+  Case gqa = shape(2, 8, 2, 5, 91, 32, 32, 201);
+  gqa.causal = Causal::bottom_right;
+  for (const auto& [c, kernel] : {std::pair{gqa, VKATTN_KERNEL_FLASH},
+                                  {shape(1, 2, 2, 8, 16, 80, 80, 202), VKATTN_KERNEL_THREE_PASS}}) {
+    const RecordedCase rc(app(), c);
+    const vkattn_attention_desc desc = c_desc(c);
+    const vkattn_device_inputs in = c_inputs(rc);
+    const vkattn_device_outputs out = c_outputs(rc);
+    const vk::raii::CommandBuffer cmd = app().make_command_buffer();
+    cmd.begin(vk::CommandBufferBeginInfo{.flags = vk::CommandBufferUsageFlagBits::eOneTimeSubmit});
+    App::barrier_before(cmd);
+    vkattn_recording* rec = nullptr;
+    ASSERT_EQ(vkattn_record_attention(ctx, *cmd, &desc, &in, &out, &rec), VKATTN_OK)
+        << vkattn_last_error_message();
+    App::barrier_after(cmd);
+    cmd.end();
+    app().submit_and_wait(cmd);
+    rc.expect_matches_reference();
+    vkattn_plan plan;
+    vkattn_plan_init(&plan);
+    ASSERT_EQ(vkattn_recording_plan(rec, &plan), VKATTN_OK) << vkattn_last_error_message();
+    EXPECT_EQ(plan.kernel, kernel) << plan.reason;
+    // The same recording through the C++ API plans the same.
+    Context cpp = adopt();
+    const vk::raii::CommandBuffer cmd2 = app().make_command_buffer();
+    cmd2.begin(vk::CommandBufferBeginInfo{.flags = vk::CommandBufferUsageFlagBits::eOneTimeSubmit});
+    const Recording same = record_attention(cpp, *cmd2, rc.desc(), rc.inputs(), rc.outputs());
+    cmd2.end();
+    EXPECT_EQ(std::string(plan.reason), same.plan().reason);
+    vkattn_recording_destroy(rec);
+  }
+  vkattn_context_destroy(ctx);
+}
+
+TEST_F(Interop, CApiErrorsNameTheArgument) {
+  const auto expect_failure = [](vkattn_status got, vkattn_status want, const char* part) {
+    EXPECT_EQ(got, want) << vkattn_last_error_message();
+    EXPECT_THAT(vkattn_last_error_message(), HasSubstr(part));
+  };
+  vkattn_external_vulkan external = c_external(app().external());
+  vkattn_context* ctx = reinterpret_cast<vkattn_context*>(&external);  // must become NULL
+  expect_failure(vkattn_context_adopt(nullptr, nullptr, &ctx), VKATTN_INVALID_ARGUMENT,
+                 "external is NULL");
+  EXPECT_EQ(ctx, nullptr);
+  expect_failure(vkattn_context_adopt(&external, nullptr, nullptr), VKATTN_INVALID_ARGUMENT,
+                 "out is NULL");
+  external.struct_size = 4;
+  expect_failure(vkattn_context_adopt(&external, nullptr, &ctx), VKATTN_INVALID_ARGUMENT,
+                 "external->struct_size=4");
+  external = c_external(app().external());
+  external.device = VK_NULL_HANDLE;
+  expect_failure(vkattn_context_adopt(&external, nullptr, &ctx), VKATTN_INVALID_ARGUMENT, "device");
+  vkattn_options cpu;
+  vkattn_options_init(&cpu);
+  cpu.backend = VKATTN_BACKEND_CPU;
+  external = c_external(app().external());
+  expect_failure(vkattn_context_adopt(&external, &cpu, &ctx), VKATTN_INVALID_ARGUMENT,
+                 "options.backend=cpu");
+
+  ASSERT_EQ(vkattn_context_adopt(&external, nullptr, &ctx), VKATTN_OK);
+  const Case c = shape(1, 2, 2, 8, 16, 32, 32, 203);
+  const RecordedCase rc(app(), c);
+  const vkattn_attention_desc desc = c_desc(c);
+  vkattn_device_inputs in = c_inputs(rc);
+  const vkattn_device_outputs out = c_outputs(rc);
+  const vk::raii::CommandBuffer cmd = app().make_command_buffer();
+  cmd.begin(vk::CommandBufferBeginInfo{.flags = vk::CommandBufferUsageFlagBits::eOneTimeSubmit});
+  vkattn_recording* rec = reinterpret_cast<vkattn_recording*>(&in);  // must become NULL
+  expect_failure(vkattn_record_attention(ctx, VK_NULL_HANDLE, &desc, &in, &out, &rec),
+                 VKATTN_INVALID_ARGUMENT, "cmd is null");
+  EXPECT_EQ(rec, nullptr);
+  expect_failure(vkattn_record_attention(ctx, *cmd, &desc, &in, &out, nullptr),
+                 VKATTN_INVALID_ARGUMENT, "recording is NULL");
+  expect_failure(vkattn_record_attention(ctx, *cmd, &desc, nullptr, &out, &rec),
+                 VKATTN_INVALID_ARGUMENT, "inputs is NULL");
+  vkattn_device_inputs old = in;
+  old.struct_size = 8;
+  expect_failure(vkattn_record_attention(ctx, *cmd, &desc, &old, &out, &rec),
+                 VKATTN_INVALID_ARGUMENT, "inputs->struct_size=8");
+  vkattn_device_inputs no_k = in;
+  no_k.k.buffer = VK_NULL_HANDLE;
+  expect_failure(vkattn_record_attention(ctx, *cmd, &desc, &no_k, &out, &rec),
+                 VKATTN_INVALID_ARGUMENT, "k.buffer is null");
+  vkattn_context* cpu_ctx = nullptr;
+  ASSERT_EQ(vkattn_context_create(&cpu, &cpu_ctx), VKATTN_OK);
+  expect_failure(vkattn_record_attention(cpu_ctx, *cmd, &desc, &in, &out, &rec), VKATTN_UNSUPPORTED,
+                 "needs a Vulkan Context");
+  vkattn_context_destroy(cpu_ctx);
+  cmd.end();
+
+  vkattn_plan plan;
+  vkattn_plan_init(&plan);
+  expect_failure(vkattn_recording_plan(nullptr, &plan), VKATTN_INVALID_ARGUMENT,
+                 "recording is NULL");
+  vkattn_recording_destroy(nullptr);  // ignored
+  vkattn_context_destroy(ctx);
 }
 
 }  // namespace

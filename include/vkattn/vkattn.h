@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /** Version of this C interface; bumped when a declaration is added. */
-#define VKATTN_C_API_VERSION 3
+#define VKATTN_C_API_VERSION 4
 
 /** Result of every fallible call. Mirrors vkattn::ErrorCode. */
 typedef enum vkattn_status {

@@ -15,19 +15,13 @@
 #include <string_view>
 #include <utility>
 
+#include "capi/capi_common.hpp"
 #include "vkattn/vkattn.hpp"
-
-struct vkattn_context {
-  vkattn::Context context;
-};
-
-struct vkattn_kv_cache {
-  vkattn::KvCache cache;
-};
 
 namespace {
 
 using vkattn::ErrorCode;
+using namespace vkattn::capi;
 
 // The message of the last failure on this thread. `t_text` points into `t_message`, or at a
 // literal when storing the message itself ran out of memory.
@@ -58,52 +52,6 @@ vkattn_status to_status(ErrorCode code) noexcept {
     case ErrorCode::internal: return VKATTN_INTERNAL;
   }
   return VKATTN_INTERNAL;
-}
-
-// Runs `f`, mapping every exception to a status: nothing may unwind into C.
-template <class F>
-vkattn_status guarded(F&& f) noexcept {
-  t_text = "";
-  try {
-    std::forward<F>(f)();
-    return VKATTN_OK;
-  } catch (const vkattn::Error& e) {
-    set_message(e.what());
-    return to_status(e.code());
-  } catch (const std::bad_alloc&) {
-    set_message("vkattn: out_of_memory: host allocation failed");
-    return VKATTN_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    set_message("vkattn: internal: unexpected exception");
-    try {
-      t_message += std::string(": ") + e.what();
-      t_text = t_message.c_str();
-    } catch (...) {  // keep the shorter message already stored
-    }
-    return VKATTN_INTERNAL;
-  } catch (...) {
-    set_message("vkattn: internal: unknown exception");
-    return VKATTN_INTERNAL;
-  }
-}
-
-[[noreturn]] void invalid(const std::string& message) {
-  throw vkattn::Error(ErrorCode::invalid_argument, message);
-}
-
-void require(const void* p, const char* name) {
-  if (p == nullptr) invalid(std::string(name) + " is NULL");
-}
-
-// A struct from a caller built against this header or a newer one is at least this large;
-// members added later will be read only when `struct_size` covers them. `minimum` is the
-// size of the struct's first version (members added since are read only when present).
-template <class T>
-void require_size(const T& s, const char* name, std::size_t minimum = sizeof(T)) {
-  if (s.struct_size < minimum) {
-    invalid(std::string(name) + "->struct_size=" + std::to_string(s.struct_size) +
-            " is smaller than " + std::to_string(minimum) + "; fill it with its _init function");
-  }
 }
 
 // True when a caller's struct (of `struct_size` bytes) contains the member at `offset` of
@@ -155,7 +103,7 @@ vkattn::Kernel to_kernel(vkattn_kernel k) {
   }
 }
 
-vkattn::Options to_options(const vkattn_options& o) {
+vkattn::Options options_from(const vkattn_options& o) {
   require_size(o, "options");
   vkattn::Options options;
   options.backend = to_backend(o.backend);
@@ -185,9 +133,73 @@ View to_view(const vkattn_tensor& t, const std::string& name) {
   return v;
 }
 
-vkattn::AttentionDesc to_desc(const vkattn_attention_desc& d) {
+// A (pointer, count) pair must agree: both absent or both present.
+template <class T>
+std::span<T> to_span(T* data, std::size_t count, const char* data_name, const char* count_name) {
+  if ((data == nullptr) != (count == 0)) {
+    invalid(std::string(data_name) + (data == nullptr ? " is NULL" : " is not NULL") + " but " +
+            count_name + "=" + std::to_string(count));
+  }
+  return data == nullptr ? std::span<T>() : std::span<T>(data, count);
+}
+
+vkattn_kernel from_kernel(vkattn::Kernel k) noexcept {
+  switch (k) {
+    case vkattn::Kernel::automatic: return VKATTN_KERNEL_AUTO;
+    case vkattn::Kernel::three_pass: return VKATTN_KERNEL_THREE_PASS;
+    case vkattn::Kernel::flash: return VKATTN_KERNEL_FLASH;
+    case vkattn::Kernel::split_kv: return VKATTN_KERNEL_SPLIT_KV;
+  }
+  return VKATTN_KERNEL_AUTO;
+}
+
+}  // namespace
+
+namespace vkattn::capi {
+
+void clear_message() noexcept { t_text = ""; }
+
+vkattn_status status_of_current_exception() noexcept {
+  try {
+    throw;
+  } catch (const vkattn::Error& e) {
+    set_message(e.what());
+    return to_status(e.code());
+  } catch (const std::bad_alloc&) {
+    set_message("vkattn: out_of_memory: host allocation failed");
+    return VKATTN_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    set_message("vkattn: internal: unexpected exception");
+    try {
+      t_message += std::string(": ") + e.what();
+      t_text = t_message.c_str();
+    } catch (...) {  // keep the shorter message already stored
+    }
+    return VKATTN_INTERNAL;
+  } catch (...) {
+    set_message("vkattn: internal: unknown exception");
+    return VKATTN_INTERNAL;
+  }
+}
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw vkattn::Error(ErrorCode::invalid_argument, message);
+}
+
+void require(const void* p, const char* name) {
+  if (p == nullptr) invalid(std::string(name) + " is NULL");
+}
+
+Options to_options(const vkattn_options* options) {
+  if (options != nullptr) return options_from(*options);
+  vkattn_options defaults;
+  vkattn_options_init(&defaults);
+  return options_from(defaults);
+}
+
+AttentionDesc to_desc(const vkattn_attention_desc& d) {
   require_size(d, "desc");
-  vkattn::AttentionDesc desc;
+  AttentionDesc desc;
   desc.batch = d.batch;
   desc.heads_q = d.heads_q;
   // Sentinels documented in vkattn.h stand for the C++ std::nullopt.
@@ -205,35 +217,8 @@ vkattn::AttentionDesc to_desc(const vkattn_attention_desc& d) {
   return desc;
 }
 
-// A (pointer, count) pair must agree: both absent or both present.
-template <class T>
-std::span<T> to_span(T* data, std::size_t count, const char* data_name, const char* count_name) {
-  if ((data == nullptr) != (count == 0)) {
-    invalid(std::string(data_name) + (data == nullptr ? " is NULL" : " is not NULL") + " but " +
-            count_name + "=" + std::to_string(count));
-  }
-  return data == nullptr ? std::span<T>() : std::span<T>(data, count);
-}
-
-template <class T>
-T defaults_with_size() {
-  T value{};
-  value.struct_size = sizeof(T);
-  return value;
-}
-
-vkattn_kernel from_kernel(vkattn::Kernel k) noexcept {
-  switch (k) {
-    case vkattn::Kernel::automatic: return VKATTN_KERNEL_AUTO;
-    case vkattn::Kernel::three_pass: return VKATTN_KERNEL_THREE_PASS;
-    case vkattn::Kernel::flash: return VKATTN_KERNEL_FLASH;
-    case vkattn::Kernel::split_kv: return VKATTN_KERNEL_SPLIT_KV;
-  }
-  return VKATTN_KERNEL_AUTO;
-}
-
 // Fills `out` from `plan`; the reason is copied into `storage` (thread-local, see above).
-void to_c_plan(const vkattn::Plan& plan, std::string& storage, vkattn_plan& out) {
+void to_c_plan(const Plan& plan, std::string& storage, vkattn_plan& out) {
   storage = plan.reason;
   out.kernel = from_kernel(plan.kernel);
   out.reason = storage.c_str();
@@ -241,7 +226,7 @@ void to_c_plan(const vkattn::Plan& plan, std::string& storage, vkattn_plan& out)
   out.workspace_bytes = plan.workspace_bytes;
 }
 
-}  // namespace
+}  // namespace vkattn::capi
 
 extern "C" {
 
@@ -286,9 +271,7 @@ vkattn_status vkattn_context_create(const vkattn_options* options, vkattn_contex
   return guarded([&] {
     require(out, "out");
     *out = nullptr;
-    vkattn_options defaults;
-    vkattn_options_init(&defaults);
-    vkattn::Context context = vkattn::Context::create(to_options(options ? *options : defaults));
+    vkattn::Context context = vkattn::Context::create(to_options(options));
     *out = new vkattn_context{std::move(context)};
   });
 }
