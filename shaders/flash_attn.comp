@@ -27,10 +27,11 @@
 // P·V update (15% faster than the masked branch at D=128 on lavapipe).
 //
 // Rows: all query heads sharing one KV head (GQA group G = Hq/Hkv) form one row space of
-// G·Lq rows (g-major), so one K/V stream serves the whole group. Workgroup (x, y, z) =
-// (block of ROW_LANES·ROWS rows, b·Hkv + kv head, key split). With gl_NumWorkGroups.z > 1 the
-// visible key range is cut into that many block-aligned slices and each writes a normalised
-// partial output and LSE at slot z; combine.comp merges them.
+// G·Lq rows (g-major), so one K/V stream serves the whole group. A tile (x, y, z) = (block of
+// ROW_LANES·ROWS rows, b·Hkv + kv head, key slice) is the workgroup's id, or on CPU drivers
+// taken from a work queue (work_queue.glsl). With more than one slice the visible key range
+// is cut into that many block-aligned slices and each writes a normalised partial output and
+// LSE at slot z; combine.comp merges them.
 //
 // Bindings: 0 Q [B,Hq,Lq,DK] f32, 1 K [B,Hkv,Lkv,DK], 2 V [B,Hkv,Lkv,DV] (storage buffers:
 // f32, or 16-bit pairs in uints with VKATTN_KV_HALF = 1 (f16, or bf16 with VKATTN_KV_BF16 = 1:
@@ -39,13 +40,15 @@
 // f16: the view's format widens) with VKATTN_TEXEL = 4, or 16-bit K and V as RGBA32UI (8
 // values a texel) with VKATTN_KV_PACKED = 1 as well), 3 additive mask (f32,
 // broadcast strides in push constants), 4 kv_lens int32 [B], 5 O [splits,B,Hq,Lq,DV],
-// 6 LSE [splits,B,Hq,Lq]. Head dims are padded with zeros to DK/DV (multiples of SG, and of
-// 4·SG for RGBA texels) on upload, so the loops need no bounds checks. Only the key loop is
-// a real loop: it counts once per block against llvmpipe's 65,535-iteration budget per
-// invocation, which the planner respects by splitting long key ranges. The unrolled body
-// grows with DK·KEY_BLOCK·ROWS and LLVM's compile time with it; the planner caps that.
-// Constants: WG_SIZE, ROWS, KEY_BLOCK, SG (subgroup width for shared loads), SHUFFLE_LOADS,
-// DK, DV, FEATURES, DIM_SPLIT (specialization; chosen by src/vulkan/flash.cpp).
+// 6 LSE [splits,B,Hq,Lq], 7 the work queue's counter. Head dims are padded with zeros to
+// DK/DV (multiples of SG, and of 4·SG for RGBA texels) on upload, so the loops need no bounds
+// checks. Only the key loop is a real loop (and the work queue's tile loop): it counts once
+// per block against llvmpipe's 65,535-iteration budget per invocation, which the planner
+// respects by splitting long key ranges and capping the tiles a workgroup takes. The
+// unrolled body grows with DK·KEY_BLOCK·ROWS and LLVM's compile time with it; the planner
+// caps that. Constants: WG_SIZE, ROWS, KEY_BLOCK, SG (subgroup width for shared loads),
+// SHUFFLE_LOADS, DK, DV, FEATURES, DIM_SPLIT, WORK_QUEUE (specialization; chosen by
+// src/vulkan/flash.cpp).
 // Must match: src/cpu/reference.cpp (reference_attention): the row intervals are
 // visible_keys() of common.glsl, key_visible() in closed form.
 
@@ -400,6 +403,5 @@ void attend(uvec3 tile, uint slices) {
     if (dim_lane == 0u) lse_data[out_row] = l[r] > 0.0 ? m[r] + log(l[r]) : NEG_INF;
   }
 }
-
 
 #include "work_queue.glsl"

@@ -26,13 +26,14 @@
 // coroutine on llvmpipe). The running sum stays per lane, one partial per key slot.
 //
 // Constants: SG (= workgroup size = subgroup size = keys per step), ROWS (query rows per
-// workgroup), DK, DV (padded head dims, multiples of 4·SG), FEATURES (specialization; chosen by
-// src/vulkan/flash.cpp). Uniform texel buffers only: Q RGBA32F; K and V RGBA32F, RGBA16F (f16
-// K/V, widened by the view), or with VKATTN_KV_PACKED = 1 (flash_decode_kv_packed) f16 K/V
-// viewed as RGBA32UI, 8 halves a texel: the fetches are what bounds this kernel on llvmpipe
-// (out-of-line calls), and that halves them: decode over an f16 cache 16-19% faster than
-// through RGBA16F, level with f32 (docs/performance.md). bf16 K/V the same way, with
-// VKATTN_KV_BF16 = 1 as well (flash_decode_kv_bf16): no texel format widens bf16.
+// workgroup), DK, DV (padded head dims, multiples of 4·SG), FEATURES, WORK_QUEUE
+// (specialization; chosen by src/vulkan/flash.cpp). Uniform texel buffers only: Q RGBA32F;
+// K and V RGBA32F, RGBA16F (f16 K/V, widened by the view), or with VKATTN_KV_PACKED = 1
+// (flash_decode_kv_packed) f16 K/V viewed as RGBA32UI, 8 halves a texel: the fetches are
+// what bounds this kernel on llvmpipe (out-of-line calls), and that halves them: decode over
+// an f16 cache 16-19% faster than through RGBA16F, level with f32 (docs/performance.md). bf16
+// K/V the same way, with VKATTN_KV_BF16 = 1 as well (flash_decode_kv_bf16): no texel format
+// widens bf16.
 // Must match: src/cpu/reference.cpp (reference_attention), through the same row intervals as
 // flash_attn.comp (visible_keys() of common.glsl, key_visible() in closed form).
 
