@@ -452,7 +452,9 @@ class VulkanBackend final : public BackendImpl {
             lse_b,
             {*work.device.buffer, std::max<std::uint64_t>(workspace_bytes, 256)},
             {*partial_lse.device.buffer, lse_bytes},
-            {*memory.get(Role::queue, 256, Access::device).device.buffer, 256}};
+            fshape.work_queue
+                ? vulkan::Binding{*memory.get(Role::queue, 256, Access::device).device.buffer, 256}
+                : dummy_binding};
         return vulkan::record_flash(st.dev->device, st.descriptors, st.pipelines, cmd, p, fshape,
                                     io);
       }

@@ -37,8 +37,9 @@ struct FlashShape {
   std::uint32_t dk = 0;         // padded head dims: device tensors are zero-padded to these
   std::uint32_t dv = 0;
   std::uint32_t splits = 1;  // slices of the key range (> 1: partials + combine)
-  // flash_attn.comp on CPU drivers: `queue_groups` workgroups take tiles (row block, KV head,
-  // key slice) from a counter, at most `queue_take` each, instead of one workgroup per tile.
+  // The register kernels (flash_attn.comp, flash_decode.comp) on CPU drivers: `queue_groups`
+  // workgroups take tiles (row block, KV head, key slice) from a counter, at most
+  // `queue_take` each, instead of one workgroup per tile.
   bool work_queue = false;
   std::uint32_t queue_groups = 0;
   std::uint32_t queue_take = 0;
@@ -79,7 +80,7 @@ struct FlashIo {
   Binding q, k, v, mask, kv_lens, out,
       lse;                         // q/k/v/out padded to dk/dv; mask/kv_lens dummy when absent
   Binding partial_o, partial_lse;  // used when splits > 1
-  Binding queue;                   // the work queue's counter (4 bytes, zeroed by record_flash)
+  Binding queue;  // the work queue's counter (4 bytes, zeroed by record_flash); dummy without
 };
 
 // Records the flash pass (and the combine pass when split). The returned descriptor sets

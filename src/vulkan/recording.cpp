@@ -181,7 +181,7 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
       lse,
       bind(r.memory.get(Role::workspace, work_bytes, Access::device), work_bytes),
       bind(r.memory.get(Role::partial_lse, plse_bytes, Access::device), plse_bytes),
-      bind(r.memory.get(Role::queue, 256, Access::device), 256)};
+      shape.work_queue ? bind(r.memory.get(Role::queue, 256, Access::device), 256) : dummy};
   r.sets.emplace(vulkan::record_flash(dev.device, r.pool, *r.pipelines, cmd.cmd, p, shape, io));
 }
 
