@@ -226,9 +226,9 @@ TEST_F(VulkanTest, HalfCallsThroughStorageBuffers) {
 // blocks and heads, and key slices merged by split-KV.
 TEST_F(VulkanTest, WorkQueueWorkgroupsStopAtTheirCap) {
   if (ctx_ == nullptr) return;
-  Case prefill = shape(2, 8, 2, 37, 91, 64, 64, 51);
+  Case prefill = shape(2, 8, 2, 37, 91, 32, 32, 51);
   prefill.causal = Causal::bottom_right;
-  const Case slices = shape(1, 1, 1, 20, 600, 64, 64, 52);
+  const Case slices = shape(1, 1, 1, 20, 600, 16, 16, 52);
   const bool cpu_driver = ctx_->device().type == "cpu";
   for (const std::uint32_t take : {1u, 3u}) {
     vulkan::set_work_queue_take(take);
