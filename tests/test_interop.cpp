@@ -168,6 +168,9 @@ Plan record_and_check(const App& app, Context& ctx, const Case& c, bool want_lse
   cmd.end();
   app.submit_and_wait(cmd);
   rc.expect_matches_reference();
+  // Recordings read application buffers as storage buffers, never through texel views: the
+  // reason names the shader that was recorded, not the one a host call would run.
+  EXPECT_THAT(rec.plan().reason, ::testing::Not(HasSubstr("_texel"))) << rec.plan().reason;
   return rec.plan();
 }
 

@@ -15,6 +15,7 @@
 #include "vulkan/flash.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
+#include "vulkan/shaders.hpp"
 #include "vulkan/three_pass.hpp"
 
 namespace vkattn {
@@ -167,8 +168,19 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
   // vec4s, which need 16-byte offsets (minStorageBufferOffsetAlignment may be 4).
   const bool vec4_offsets = in.q.offset % 16 == 0 && in.k.offset % 16 == 0 &&
                             in.v.offset % 16 == 0 && out.out.offset % 16 == 0;
-  const vulkan::FlashShape shape = vulkan::plan_flash(
-      p, dev, r.plan.kernel == Kernel::split_kv, /*texel_buffers=*/false, vec4_offsets);
+  const bool split = r.plan.kernel == Kernel::split_kv;
+  const vulkan::FlashShape shape =
+      vulkan::plan_flash(p, dev, split, /*texel_buffers=*/false, vec4_offsets);
+  // The backend's plan described the shape it would run over its own (texel) buffers; say
+  // what is recorded instead: its reason ends "; <why_splits>; runs <shader>" of that shape.
+  const auto tail = [](const vulkan::FlashShape& s) {
+    return "; " + s.why_splits + "; runs " + gpu::shader_name(vulkan::flash_shader(s));
+  };
+  const std::string planned = tail(vulkan::plan_flash(p, dev, split));
+  if (r.plan.reason.ends_with(planned)) {
+    r.plan.reason.replace(r.plan.reason.size() - planned.size(), planned.size(), tail(shape));
+    r.plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
+  }
   const std::uint64_t work_bytes = std::max<std::uint64_t>(shape.workspace_bytes, 256);
   const std::uint64_t plse_bytes = std::max<std::uint64_t>(shape.partial_lse_bytes, 256);
   const vulkan::FlashIo io{
