@@ -87,4 +87,11 @@ cmake -S "$src/examples/interop" -B "$tmp/interop" "${gen[@]}" -DCMAKE_BUILD_TYP
   || { cat "$tmp/interop.log"; fail "configure interop example"; }
 cmake --build "$tmp/interop" >>"$tmp/interop.log" 2>&1 || { cat "$tmp/interop.log"; fail "build interop example"; }
 "$tmp/interop/interop" || fail "interop example"
+# --- the same in C (vkattn_vulkan.h), through pkg-config.
+step "C interop example (vkattn_context_adopt + vkattn_record_attention)"
+mkdir -p "$tmp/interop_c"
+cp "$src/examples/interop_c/interop_c.c" "$src/examples/interop_c/Makefile" "$tmp/interop_c/"
+make -s -C "$tmp/interop_c" CFLAGS="-O2 -Werror -Wshadow -Wconversion" >"$tmp/interop_c.log" 2>&1 \
+  || { cat "$tmp/interop_c.log"; fail "build C interop example"; }
+LD_LIBRARY_PATH=$prefix/$libdir "$tmp/interop_c/interop_c" || fail "C interop example"
 step "ok"
