@@ -22,7 +22,6 @@
 #include "vulkan/kv_cache.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
-#include "vulkan/shaders.hpp"
 #include "vulkan/three_pass.hpp"
 #include "vulkan/transfer.hpp"
 
@@ -241,8 +240,7 @@ class VulkanBackend final : public BackendImpl {
       const vulkan::FlashShape shape = plan_fused(problem, kernel == Kernel::split_kv);
       check_storage_range(problem, shape.dk, shape.dv, shape.workspace_bytes,
                           limits_.maxStorageBufferRange, true);
-      plan.reason = reason + "; " + shape.why_splits + "; runs " +
-                    gpu::shader_name(vulkan::flash_shader(shape));
+      plan.reason = reason + "; " + vulkan::shape_reason(shape);
       plan.rows_per_chunk = problem.len_q;
       plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
     }

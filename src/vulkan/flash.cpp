@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "vkattn/error.hpp"
+#include "vulkan/shaders.hpp"
 #include "vulkan/transfer.hpp"
 #include "vulkan/tuning.hpp"
 
@@ -93,6 +94,10 @@ bool use_half_kv(FlashShape& s, DType type, bool half_texels) noexcept {
 void set_force_tiled(bool on) noexcept { g_force_tiled.store(on); }
 void set_force_storage_buffers(bool on) noexcept { g_force_storage_buffers.store(on); }
 void set_work_queue_take(std::uint32_t tiles) noexcept { g_work_queue_take.store(tiles); }
+
+std::string shape_reason(const FlashShape& s) {
+  return s.why_splits + "; runs " + gpu::shader_name(flash_shader(s));
+}
 
 std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept {
   if (s.tiled) return s.wg / s.tpr * s.rows;

@@ -70,6 +70,9 @@ struct FlashShape {
 // The fused kernel variant a shape runs (flash_attn*, flash_decode*, flash_tiled*).
 [[nodiscard]] gpu::ShaderId flash_shader(const FlashShape& s) noexcept;
 
+// The part of a plan's reason a fused shape decides: "<why_splits>; runs <shader>".
+[[nodiscard]] std::string shape_reason(const FlashShape& s);
+
 // Query rows one workgroup owns.
 [[nodiscard]] std::uint32_t rows_per_workgroup(const FlashShape& s) noexcept;
 

@@ -15,7 +15,6 @@
 #include "vulkan/flash.hpp"
 #include "vulkan/memory.hpp"
 #include "vulkan/pipelines.hpp"
-#include "vulkan/shaders.hpp"
 #include "vulkan/three_pass.hpp"
 
 namespace vkattn {
@@ -172,13 +171,11 @@ void record(Recording::Impl& r, VkCommandBuffer raw, const detail::Problem& p,
   const vulkan::FlashShape shape =
       vulkan::plan_flash(p, dev, split, /*texel_buffers=*/false, vec4_offsets);
   // The backend's plan described the shape it would run over its own (texel) buffers; say
-  // what is recorded instead: its reason ends "; <why_splits>; runs <shader>" of that shape.
-  const auto tail = [](const vulkan::FlashShape& s) {
-    return "; " + s.why_splits + "; runs " + gpu::shader_name(vulkan::flash_shader(s));
-  };
-  const std::string planned = tail(vulkan::plan_flash(p, dev, split));
+  // what is recorded instead: its reason ends with that shape's shape_reason().
+  const std::string planned = vulkan::shape_reason(vulkan::plan_flash(p, dev, split));
   if (r.plan.reason.ends_with(planned)) {
-    r.plan.reason.replace(r.plan.reason.size() - planned.size(), planned.size(), tail(shape));
+    r.plan.reason.replace(r.plan.reason.size() - planned.size(), planned.size(),
+                          vulkan::shape_reason(shape));
     r.plan.workspace_bytes = shape.workspace_bytes + shape.partial_lse_bytes;
   }
   const std::uint64_t work_bytes = std::max<std::uint64_t>(shape.workspace_bytes, 256);
